@@ -1,0 +1,95 @@
+"""Typed containers that cross module boundaries.
+
+Shapes use N = rows of a rollout batch (B prompts x G rollouts, groups contiguous),
+T = padded sequence length, K = objectives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class TaskExample:
+    """One task instance, before any tokenization.
+
+    Attributes:
+        id: stable identifier (unique within its dataset split).
+        kind: task family, e.g. ``"arith"``, ``"kbqa"``, ``"gsm8k"``, ``"math"``, ``"qa"``.
+        prompt: the question shown to the policy (without system text or tool instructions).
+        answer: gold answer(s); QA tasks may carry several aliases.
+        tools: names of the tools this task may use, e.g. ``("calculator",)``.
+        meta: free-form extras (difficulty tier, hop count, supporting facts, ...).
+    """
+
+    id: str
+    kind: str
+    prompt: str
+    answer: str | tuple[str, ...]
+    tools: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TurnSpan:
+    """One action (policy turn) inside a trajectory: tokens ``[start, end)`` of the row.
+
+    Attributes:
+        start: first sampled token of the turn (inclusive).
+        end: one past the last sampled token of the turn.
+        tool: name of the tool this turn called, or None when it called none.
+        valid: False when the turn attempted a call that could not be parsed or run.
+    """
+
+    start: int
+    end: int
+    tool: str | None = None
+    valid: bool = True
+
+    @property
+    def called_tool(self) -> bool:
+        return self.tool is not None or not self.valid
+
+
+@dataclass
+class RolloutBatch:
+    """The output of the multi-turn rollout engine. Rows ``g*G .. (g+1)*G-1`` form group g.
+
+    Attributes:
+        input_ids: LongTensor [N, T], prompt + actions + observations, right-padded.
+        attention_mask: LongTensor [N, T], 1 on real tokens.
+        action_mask: LongTensor [N, T], 1 exactly on tokens the policy sampled.
+        prompt_lengths: LongTensor [N], number of prompt tokens of each row.
+        turns: per row, the list of its action spans in order.
+        tool_calls: LongTensor [N], tool calls issued (valid or not).
+        invalid_calls: LongTensor [N], calls that were malformed or failed to run.
+        truncated: BoolTensor [N], True when the row hit a budget before a final answer.
+        texts: per row, the decoded completion (everything after the prompt).
+        group_size: G.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    action_mask: torch.Tensor
+    prompt_lengths: torch.Tensor
+    turns: list[list[TurnSpan]]
+    tool_calls: torch.Tensor
+    invalid_calls: torch.Tensor
+    truncated: torch.Tensor
+    texts: list[str]
+    group_size: int
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+    def tool_turn_mask(self) -> torch.Tensor:
+        """LongTensor [N, T]: 1 on the sampled tokens of turns that issued a tool call."""
+        mask = torch.zeros_like(self.action_mask)
+        for row, spans in enumerate(self.turns):
+            for span in spans:
+                if span.called_tool:
+                    mask[row, span.start : span.end] = 1
+        return mask * self.action_mask
