@@ -1,0 +1,206 @@
+"""``PythonSandbox``: the "python" tool. Runs model-written code in a contained subprocess.
+
+Contract: ``PythonSandbox(...)(code) -> ToolResult`` never raises on any ``code``. ``text`` is the
+program's stdout; on failure the tail of stderr (the traceback's last lines) or a timeout note is
+appended. Error kinds: ``"empty_code"``, ``"timeout"``, ``"nonzero_exit"`` (also for death by a
+signal, e.g. the CPU limit), ``"sandbox_error"`` (the sandbox itself failed to start) and
+``"output_truncated"`` (with ``ok=True``: the program succeeded but printed more than
+``max_output_chars``; the head is kept).
+
+Deliberately not done: persistent state between calls (each call is a fresh interpreter in a
+fresh directory), third-party packages (the interpreter runs with ``-I -S``: stdlib only), and
+cgroup-based accounting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from lightning_paretopo.tools._isolation import (
+    minimal_env,
+    no_fork_supported,
+    resolve_isolation,
+    sandbox_argv,
+)
+from lightning_paretopo.tools._launcher import SETUP_FAILED
+from lightning_paretopo.tools._process import ProcessOutcome, run_process
+from lightning_paretopo.tools.base import ToolResult
+
+logger = logging.getLogger(__name__)
+_STDERR_TAIL_CHARS = 800
+_TRUNCATION_MARK = "\n... [output truncated]"
+
+
+class PythonSandbox:
+    """Run untrusted Python in a subprocess with a deadline, rlimits and (where possible) bwrap.
+
+    Both modes: a fresh ``tempfile.mkdtemp`` work dir (cwd, ``HOME`` and ``TMPDIR``; removed
+    after every call, also after a timeout); ``python -I -S -u`` (no site-packages, no
+    ``PYTHON*`` variables, no user site); a scrubbed environment (``PATH``, ``LANG``, ``HOME``,
+    ``TMPDIR``, ``OMP_NUM_THREADS`` only, so secrets in the caller's environment are not
+    inherited); stdin closed; stdout/stderr captured, never more than ``4 * max_output_chars``
+    bytes of each held in memory; a wall-clock deadline after which the whole process group and
+    session are SIGKILLed; rlimits on CPU seconds, address space, file size and core dumps
+    (off); and, unless ``allow_subprocess``, a seccomp filter that makes ``fork``/``vfork``/
+    ``clone`` (other than threads) fail with EPERM, so no fork bomb and no shell-outs. With
+    ``allow_subprocess=True`` RLIMIT_NPROC caps new processes at ``max_processes`` instead,
+    but the kernel does not apply RLIMIT_NPROC to root: as root with ``allow_subprocess=True``
+    only the deadline bounds a fork bomb (a warning is logged).
+
+    ``isolation="bwrap"`` adds bubblewrap: a read-only view of ``/`` (nothing outside the work
+    dir can be written; files stay readable, including ones in ``$HOME``, as the same uid),
+    a private tmpfs ``/tmp``, fresh ``/proc`` and ``/dev``, new user/PID/network/IPC/UTS
+    namespaces (no network at all, not even loopback; no view of or signals to host processes,
+    hence no reading other processes' ``/proc/<pid>/environ``), all capabilities dropped, and
+    ``--die-with-parent``: when the deadline kills bwrap, everything in the PID namespace dies.
+
+    ``isolation="rlimits"`` is the fallback without bubblewrap. It does NOT protect the file
+    system (code can read and write whatever the calling uid can: as root, everything), the
+    network, or other processes of the same uid (including reading their
+    ``/proc/<pid>/environ``). It bounds time, memory, file size and process creation only.
+    ``isolation="auto"`` probes bubblewrap once and falls back to rlimits with one warning.
+
+    Neither mode defends against kernel exploits or side channels; run training jobs on a
+    machine or container you are prepared to lose.
+    """
+
+    name = "python"
+
+    def __init__(
+        self,
+        timeout_s: float = 5.0,
+        memory_mb: int = 512,
+        cpu_time_s: int | None = None,
+        max_output_chars: int = 4000,
+        max_file_mb: int = 16,
+        max_processes: int = 16,
+        allow_subprocess: bool = False,
+        isolation: str = "auto",
+        python: str | None = None,
+    ) -> None:
+        """Create a sandbox.
+
+        Args:
+            timeout_s: wall-clock limit per call.
+            memory_mb: RLIMIT_AS (address space) per process, in MiB.
+            cpu_time_s: RLIMIT_CPU per process; default ``ceil(timeout_s) + 1``.
+            max_output_chars: stdout (+ stderr tail) characters returned to the policy.
+            max_file_mb: RLIMIT_FSIZE, the largest file the code may write.
+            max_processes: with ``allow_subprocess``, RLIMIT_NPROC above the tasks already
+                running as this uid (under bwrap: inside the sandbox).
+            allow_subprocess: let the code fork/spawn processes (disables the seccomp filter).
+            isolation: ``"auto"``, ``"bwrap"`` (raises if unusable) or ``"rlimits"``.
+            python: interpreter to run; default ``sys.executable``.
+        """
+        for field, value in [("timeout_s", timeout_s), ("memory_mb", memory_mb),
+                             ("max_output_chars", max_output_chars),
+                             ("max_file_mb", max_file_mb), ("max_processes", max_processes)]:  # fmt: skip
+            if not value > 0:
+                raise ValueError(f"{field}={value!r}: must be > 0")
+        if cpu_time_s is not None and cpu_time_s < 1:
+            raise ValueError(f"cpu_time_s={cpu_time_s!r}: must be >= 1 (or None)")
+        if not allow_subprocess and not no_fork_supported():
+            raise ValueError(
+                "allow_subprocess=False needs the seccomp no-fork filter, which has no "
+                "version for this CPU architecture; pass allow_subprocess=True."
+            )
+        self.timeout_s = float(timeout_s)
+        self.max_output_chars = int(max_output_chars)
+        self.python = python or sys.executable
+        self.isolation = resolve_isolation(isolation, self.python)
+        if allow_subprocess and os.geteuid() == 0:
+            logger.warning(
+                "PythonSandbox(allow_subprocess=True) as root: the kernel does not apply "
+                "RLIMIT_NPROC to root, so only the %.3g s deadline bounds a fork bomb.",
+                timeout_s,
+            )
+        mib = 1024 * 1024
+        self._spec = {
+            "rlimits": {
+                "RLIMIT_CPU": int(cpu_time_s or math.ceil(timeout_s) + 1),
+                "RLIMIT_AS": int(memory_mb) * mib,
+                "RLIMIT_FSIZE": int(max_file_mb) * mib,
+                "RLIMIT_CORE": 0,
+            },
+            "max_processes": int(max_processes) if allow_subprocess else None,
+            "no_fork": not allow_subprocess,
+        }
+
+    def __call__(self, text: str) -> ToolResult:
+        """Run ``text`` (optionally wrapped in a ``` fence) as a Python program."""
+        code = strip_code_fence(text)
+        if not code.strip():
+            return ToolResult(ok=False, text="Error: no code to run.", error="empty_code")
+        workdir = tempfile.mkdtemp(prefix="pysandbox-")
+        try:
+            script = str(Path(workdir) / "main.py")
+            Path(script).write_text(code, encoding="utf-8")
+            argv = sandbox_argv(self.isolation, self.python, self._spec, workdir, script)
+            outcome = run_process(
+                argv, env=minimal_env(workdir), cwd=workdir, timeout_s=self.timeout_s,
+                max_bytes=4 * self.max_output_chars,
+            )  # fmt: skip
+        except OSError as exc:
+            return ToolResult(ok=False, text=f"Error: sandbox failed: {exc}", error="sandbox_error")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return self._result(outcome)
+
+    def _result(self, outcome: ProcessOutcome) -> ToolResult:
+        stdout = outcome.stdout.decode("utf-8", errors="replace")
+        stderr = outcome.stderr.decode("utf-8", errors="replace")
+        truncated = outcome.stdout_truncated or len(stdout) > self.max_output_chars
+        stdout = stdout[: self.max_output_chars]
+        if outcome.timed_out:
+            note = f"TimeoutError: execution exceeded {self.timeout_s:g} s and was killed"
+            error = "timeout"
+        elif outcome.returncode == SETUP_FAILED and stderr.startswith("sandbox setup failed"):
+            note, error = stderr.strip(), "sandbox_error"
+        elif outcome.returncode != 0:
+            note, error = _stderr_tail(stderr) or _describe_exit(outcome.returncode), "nonzero_exit"
+        else:
+            text = stdout + (_TRUNCATION_MARK if truncated else "")
+            error = "output_truncated" if truncated else None
+            return ToolResult(ok=True, text=text, error=error, latency_s=outcome.elapsed_s)
+        room = max(self.max_output_chars - len(note), 0)
+        head = stdout[:room] + (_TRUNCATION_MARK if truncated or len(stdout) > room else "")
+        head = head.rstrip("\n")
+        text = f"{head}\n{note}" if head.strip() else note
+        return ToolResult(ok=False, text=text, error=error, latency_s=outcome.elapsed_s)
+
+
+def strip_code_fence(text: str) -> str:
+    """Remove one surrounding Markdown code fence (```python ... ```), if present."""
+    stripped = text.strip()
+    if not stripped.startswith("```"):
+        return text
+    body = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+    return body[: body.rfind("```")] if body.rstrip().endswith("```") else body
+
+
+def _stderr_tail(stderr: str) -> str:
+    """The last lines of stderr (a traceback's tail), at most ``_STDERR_TAIL_CHARS``."""
+    stderr = stderr.strip()
+    tail = stderr[-_STDERR_TAIL_CHARS:]
+    if len(stderr) > _STDERR_TAIL_CHARS and "\n" in tail:
+        tail = tail.split("\n", 1)[1]  # drop the cut-off first line
+    return tail
+
+
+def _describe_exit(returncode: int | None) -> str:
+    """Human text for an exit status; ``-N`` (and bwrap's ``128 + N``) mean signal N."""
+    signum = -returncode if returncode is not None and returncode < 0 else None
+    if signum is None and returncode is not None and 128 < returncode < 128 + 65:
+        signum = returncode - 128
+    if signum is None:
+        return f"Error: exited with status {returncode}"
+    if signum in (signal.SIGXCPU, signal.SIGKILL):
+        return f"Error: killed by {signal.Signals(signum).name} (CPU time or memory limit?)"
+    return f"Error: killed by signal {signum}"
