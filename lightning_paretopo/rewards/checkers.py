@@ -1,0 +1,269 @@
+"""Answer checkers: extract a final answer from a completion, and compare it with the gold.
+
+Contract:
+    ``extract_answer(text)`` looks, in this order, for
+        1. the last ``<answer>...</answer>`` block (its stripped content; empty -> next rule);
+        2. the last *balanced* ``\\boxed{...}`` (nested braces allowed; a truncated one is skipped);
+        3. the last of "The (final) answer is X" / "#### X" (X runs to the end of its line;
+           a trailing full stop and surrounding ``$`` are removed).
+    and returns None when none is present.
+
+    ``math_equal(pred, gold)`` decides numeric/symbolic equivalence in three steps:
+        1. numeric fast path: both sides parse as plain numbers after stripping ``\\boxed{}``,
+           ``$``/``\\$``, ``%``/``\\%``, ``\\text{...}`` units and trailing unit words, and
+           thousands commas (only in the ``d{1,3}(,ddd)+`` pattern); ``\\frac{a}{b}`` and ``a/b``
+           with integer parts count as numbers. Equal iff ``|p - g| <= 1e-6 * max(1, |g|)``.
+           A percent sign is dropped, not divided: "18%" equals "18" (it does NOT equal "0.18").
+        2. string check: the stripped strings, lower-cased and without spaces, are equal.
+        3. otherwise math-verify (``math_verify.parse`` / ``verify``) on both stripped sides
+           wrapped in ``\\boxed{}``, with ``parsing_timeout`` and ``timeout_seconds`` of
+           ``timeout_s`` (default 1 s; math-verify implements them with ``signal.alarm``, which
+           only works in the main thread). Off the main thread, or when either side is longer
+           than ``MAX_VERIFY_CHARS``, math-verify is skipped and the answer is False: it can
+           hang on adversarial input (e.g. ``10^{10^{10}}``) and cannot be interrupted there.
+
+    QA: ``normalize_answer`` is SQuAD's normalisation (lower-case, drop punctuation, drop the
+    articles a/an/the, collapse whitespace); ``qa_exact_match`` and ``qa_f1`` take the max over
+    the gold aliases.
+
+Deliberately not done: ToRA's "percentage" leniency (accepting gold/100 and gold*100), units
+conversion, and answer extraction from program output blocks (a completion whose final answer
+is only inside a ```output block is treated as having no answer).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from fractions import Fraction
+
+logger = logging.getLogger(__name__)
+
+MAX_VERIFY_CHARS = 400
+"""Inputs longer than this skip math-verify (string fallback only)."""
+
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_ANSWER_IS = re.compile(r"(?:[Tt]he (?:final )?answer is\s*:?|####)[ \t]*([^\n]*)")
+
+
+def _balanced_from(text: str, open_idx: int) -> str | None:
+    """Content of the brace group whose ``{`` is at ``open_idx``, or None if unbalanced."""
+    depth = 0
+    for i in range(open_idx, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_idx + 1 : i]
+    return None
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last balanced ``\\boxed{...}`` (or ``\\fbox{...}``) in ``text``."""
+    for match in reversed(list(_BOXED.finditer(text))):
+        content = _balanced_from(text, match.end() - 1)
+        if content is not None:
+            return content.strip()
+    return None
+
+
+def _clean_answer_phrase(phrase: str) -> str | None:
+    phrase = phrase.strip().rstrip(".").strip()
+    if phrase.startswith("$") and phrase.endswith("$") and len(phrase) > 1:
+        phrase = phrase.strip("$").strip()
+    return phrase or None
+
+
+def extract_answer(text: str | None) -> str | None:
+    """The final answer of a completion, or None (see the module docstring for the order)."""
+    if not text:
+        return None
+    tags = _ANSWER_TAG.findall(text)
+    if tags and tags[-1].strip():
+        return tags[-1].strip()
+    boxed = last_boxed(text)
+    if boxed:
+        return boxed
+    phrases = _ANSWER_IS.findall(text)
+    return _clean_answer_phrase(phrases[-1]) if phrases else None
+
+
+# ---------------------------------------------------------------------------- math_equal
+
+_UNIT_WORDS = re.compile(r"(?:\s+[a-zA-Z][a-zA-Z.]*)+$")
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_FRACTION = re.compile(r"^([-+]?)\\[dt]?frac\{([-+]?\d+)\}\{([-+]?\d+)\}$")
+_DROP_TOKENS = (
+    "\\left",
+    "\\right",
+    "\\!",
+    "\\,",
+    "\\;",
+    "\\:",
+    "^\\circ",
+    "^{\\circ}",
+    "\\$",
+    "\\%",
+    "%",
+    "$",
+)
+_MAX_EXPONENT = 400
+_SLASH = re.compile(r"^([-+]?\d+)\s*/\s*([-+]?\d+)$")
+
+
+def _strip_wrappers(s: str) -> str:
+    """Remove \\boxed, math delimiters, spacing commands, \\left/\\right, currency and percent."""
+    s = s.strip()
+    inner = last_boxed(s)
+    if inner is not None:
+        s = inner
+    s = _TEXT_CMD.sub(r" \1", s)
+    for token in _DROP_TOKENS:
+        s = s.replace(token, "")
+    s = s.replace("\\ ", " ")
+    return s.strip().rstrip(".").strip()
+
+
+def _to_number(s: str) -> Fraction | None:
+    """A plain number (with thousands commas, units or a simple fraction), else None."""
+    s = _strip_wrappers(s)
+    if not s:
+        return None
+    if not _PLAIN_NUMBER.match(s) and not _THOUSANDS.match(s):
+        s = _UNIT_WORDS.sub("", s).strip()  # "18 dollars" -> "18"
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    s = s.replace(" ", "")
+    if _PLAIN_NUMBER.match(s):
+        exponent = s.lower().partition("e")[2]
+        if exponent and abs(int(exponent)) > _MAX_EXPONENT:
+            return None  # leave huge powers to the guarded symbolic path
+        return Fraction(s)
+    frac = _FRACTION.match(s)
+    parts = (frac.group(1) + frac.group(2), frac.group(3)) if frac else None
+    slash = _SLASH.match(s)
+    parts = parts or ((slash.group(1), slash.group(2)) if slash else None)
+    if parts and int(parts[1]) != 0:
+        return Fraction(int(parts[0]), int(parts[1]))
+    return None
+
+
+def _numbers_equal(p: Fraction, g: Fraction) -> bool:
+    return p == g or abs(p - g) <= Fraction(1, 10**6) * max(1, abs(g))
+
+
+def _math_verify_equal(pred: str, gold: str, timeout_s: int) -> bool | None:
+    """math-verify's verdict, or None when it was skipped or could not parse a side."""
+    if max(len(pred), len(gold)) > MAX_VERIFY_CHARS:
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        logger.debug("math_equal: off the main thread, math-verify skipped")
+        return None
+    from math_verify import parse, verify  # heavy import (sympy), done lazily
+
+    gold_parsed = parse(f"\\boxed{{{gold}}}", parsing_timeout=timeout_s)
+    pred_parsed = parse(f"\\boxed{{{pred}}}", parsing_timeout=timeout_s)
+    if not gold_parsed or not pred_parsed:
+        return None
+    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=timeout_s))
+
+
+def _canonical_string(s: str) -> str:
+    return re.sub(r"\s+", "", _strip_wrappers(s)).lower()
+
+
+def math_equal(pred: str | None, gold: str, timeout_s: int = 1) -> bool:
+    """True when ``pred`` is numerically or symbolically equal to ``gold``.
+
+    Args:
+        pred: the extracted prediction (may still carry ``\\boxed{}``, units, ``$``); None is wrong.
+        gold: the gold answer.
+        timeout_s: seconds math-verify may spend parsing each side and comparing (>= 1).
+    """
+    if timeout_s < 1:
+        raise ValueError(f"timeout_s must be an integer >= 1 (math-verify's unit), got {timeout_s}")
+    if pred is None or not str(pred).strip():
+        return False
+    pred, gold = str(pred), str(gold)
+    p_num, g_num = _to_number(pred), _to_number(gold)
+    if p_num is not None and g_num is not None:
+        return _numbers_equal(p_num, g_num)
+    if _canonical_string(pred) == _canonical_string(gold):
+        return True
+    verdict = _math_verify_equal(_strip_wrappers(pred), _strip_wrappers(gold), timeout_s)
+    return bool(verdict)
+
+
+def is_number_string(s: str) -> bool:
+    """True when ``s`` reads as a plain number under ``math_equal``'s numeric fast path."""
+    return _to_number(s) is not None
+
+
+# ---------------------------------------------------------------------------- QA (SQuAD)
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation)
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD normalisation: lower-case, drop punctuation and articles, collapse whitespace."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCT)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
+
+
+def _as_aliases(golds: str | Sequence[str]) -> list[str]:
+    aliases = [golds] if isinstance(golds, str) else list(golds)
+    if not aliases:
+        raise ValueError("golds must hold at least one gold answer alias, got an empty sequence")
+    return aliases
+
+
+def qa_exact_match(pred: str | None, golds: str | Sequence[str]) -> bool:
+    """True when the normalised prediction equals any normalised gold alias."""
+    aliases = _as_aliases(golds)
+    if pred is None:
+        return False
+    norm = normalize_answer(pred)
+    return any(norm == normalize_answer(g) for g in aliases)
+
+
+def _f1(pred_tokens: list[str], gold_tokens: list[str]) -> float:
+    common = Counter(pred_tokens) & Counter(gold_tokens)
+    same = sum(common.values())
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred_tokens), same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def qa_f1(pred: str | None, golds: str | Sequence[str]) -> float:
+    """SQuAD token F1 between the prediction and the best-matching gold alias (0.0 for None)."""
+    aliases = _as_aliases(golds)
+    if pred is None:
+        return 0.0
+    pred_tokens = normalize_answer(pred).split()
+    return max(_f1(pred_tokens, normalize_answer(g).split()) for g in aliases)
+
+
+__all__ = [
+    "MAX_VERIFY_CHARS",
+    "extract_answer",
+    "is_number_string",
+    "last_boxed",
+    "math_equal",
+    "normalize_answer",
+    "qa_exact_match",
+    "qa_f1",
+]
