@@ -100,8 +100,9 @@ def crowding_distance(Y: Tensor) -> Tensor:
 
     Per objective, rows are sorted; the two boundary rows get ``inf`` and interior rows the
     gap between their neighbours divided by the objective's range. An objective whose range
-    is 0 (including all-NaN columns) contributes 0 to every row. Sets of 1 or 2 rows are all
-    boundary (``inf``). Ties are broken by row order (stable sort).
+    is 0 (all-NaN columns, a single row, identical rows) contributes 0 to every row, so a set
+    of one row gets 0 and a set of two distinct rows gets ``inf`` for both. Ties are broken by
+    row order (stable sort).
 
     Args:
         Y: [..., M, K] objective values, typically one front.
