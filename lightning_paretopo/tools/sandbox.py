@@ -97,7 +97,9 @@ class PythonSandbox:
                 running as this uid (under bwrap: inside the sandbox).
             allow_subprocess: let the code fork/spawn processes (disables the seccomp filter).
             isolation: ``"auto"``, ``"bwrap"`` (raises if unusable) or ``"rlimits"``.
-            python: interpreter to run; default ``sys.executable``.
+            python: interpreter to run; default: the real file behind ``sys.executable``
+                (a venv's ``bin/python`` is a link, and the venv may live under ``/tmp``,
+                which bwrap replaces with an empty tmpfs; ``-I -S`` needs no site-packages).
         """
         for field, value in [("timeout_s", timeout_s), ("memory_mb", memory_mb),
                              ("max_output_chars", max_output_chars),
@@ -113,7 +115,7 @@ class PythonSandbox:
             )
         self.timeout_s = float(timeout_s)
         self.max_output_chars = int(max_output_chars)
-        self.python = python or sys.executable
+        self.python = python or os.path.realpath(sys.executable)
         self.isolation = resolve_isolation(isolation, self.python)
         if allow_subprocess and os.geteuid() == 0:
             logger.warning(
