@@ -12,7 +12,9 @@ from lightning_paretopo.tools._isolation import probe_bwrap
 @pytest.fixture(params=["rlimits", "bwrap"])
 def mode(request: pytest.FixtureRequest) -> str:
     """Each isolation mode; bwrap is skipped (with the probe's reason) where it is unusable."""
-    why_not = probe_bwrap(os.path.realpath(sys.executable)) if request.param == "bwrap" else None  # cached
+    why_not = (
+        probe_bwrap(os.path.realpath(sys.executable)) if request.param == "bwrap" else None
+    )  # cached
     if why_not is not None:
         pytest.skip(f"bubblewrap unusable here: {why_not}")
     return request.param
