@@ -1,10 +1,16 @@
-"""Task data: synthetic generators (arith, kbqa) and real-dataset readers.
+"""Task data: synthetic generators (arith, kbqa), real-dataset readers, and the
+LightningDataModules that batch them (``datamodules``, ``datamodule_base``, ``sampler``).
 
-The LightningDataModules that batch these tasks live elsewhere; this package only produces
-lists of ``TaskExample`` and passage corpora.
+Nothing here tokenizes: batches are lists of ``TaskExample``.
 """
 
 from lightning_paretopo.data.arith import generate_arith
+from lightning_paretopo.data.datamodule_base import TaskDataModule
+from lightning_paretopo.data.datamodules import (
+    ArithDataModule,
+    FileTaskDataModule,
+    KBQADataModule,
+)
 from lightning_paretopo.data.io import MissingDataFileError, load_records, write_jsonl
 from lightning_paretopo.data.kbqa import all_kbqa_questions, generate_kbqa
 from lightning_paretopo.data.kbqa_world import KBWorld, build_world
@@ -15,14 +21,21 @@ from lightning_paretopo.data.readers_qa import (
     read_qa,
     write_hotpotqa_corpus,
 )
+from lightning_paretopo.data.sampler import TaskStreamSampler, collate_tasks
 from lightning_paretopo.data.splits import SPLITS, split_of
 
 __all__ = [
     "SPLITS",
+    "ArithDataModule",
+    "FileTaskDataModule",
+    "KBQADataModule",
     "KBWorld",
     "MissingDataFileError",
+    "TaskDataModule",
+    "TaskStreamSampler",
     "all_kbqa_questions",
     "build_world",
+    "collate_tasks",
     "generate_arith",
     "generate_kbqa",
     "hotpotqa_corpus",
