@@ -1,0 +1,28 @@
+"""Tool-call markup and the batched multi-turn rollout engine.
+
+markup.py    ``TaggedProtocol`` (default: ``<calc>..</calc><result>..</result>``), ``ParsedTurn``
+chat.py      ``ChatTemplateProtocol`` (hermes/Qwen ``<tool_call>`` through the chat template)
+sampling.py  one batched, KV-cached policy turn with stop strings matched on token ids
+engine.py    ``RolloutEngine``: B tasks x G samples -> ``RolloutBatch``
+"""
+
+from lightning_paretopo.rollout.chat import DEFAULT_TOOL_SCHEMAS, ChatTemplateProtocol
+from lightning_paretopo.rollout.engine import RolloutEngine
+from lightning_paretopo.rollout.markup import (
+    CALL_TAGS,
+    OBSERVATION_TAGS,
+    MarkupProtocol,
+    ParsedTurn,
+    TaggedProtocol,
+)
+
+__all__ = [
+    "CALL_TAGS",
+    "DEFAULT_TOOL_SCHEMAS",
+    "OBSERVATION_TAGS",
+    "ChatTemplateProtocol",
+    "MarkupProtocol",
+    "ParsedTurn",
+    "RolloutEngine",
+    "TaggedProtocol",
+]

@@ -1,0 +1,202 @@
+"""Hermes/Qwen-style tool calls for instruct models, rendered by the tokenizer's chat template.
+
+Contract:
+- A call is the assistant text ``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>``
+  (Qwen2.5 / hermes). ``</tool_call>`` ends the turn; so do ``</answer>`` and EOS.
+- The prompt is ``apply_chat_template([system, user], tools=<schemas of task.tools>,
+  add_generation_prompt=True, tokenize=False)``; the engine tokenizes it without adding special
+  tokens (the template carries them).
+- The observation appended after a call is exactly what the template renders for a tool
+  message plus the next assistant generation prompt: the string difference between rendering
+  ``[system, user, assistant(call), tool(result)]`` with a generation prompt and rendering
+  ``[system, user]`` with a generation prompt followed by the call text. The prefix is checked;
+  a template whose rendering of earlier turns changes once a tool message follows (e.g. one that
+  strips past reasoning) raises ValueError, because the policy's sampled tokens could then not
+  be kept as they are.
+- Final answer: ``<answer>...</answer>`` in the assistant text, else the last ``\\boxed{...}``
+  of a turn that ended without a call (braces matched).
+- Bad JSON, a missing or non-string "name", an unknown tool name, or missing arguments give an
+  "invalid" turn with an error observation.
+
+Deliberately not done: one call per turn (a second ``<tool_call>`` after the first closing tag
+is never generated, generation stops there); the observation is computed against a neutral
+two-message conversation, which is exact for templates whose tool-message rendering depends
+only on the preceding assistant message (Qwen2.5, hermes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from lightning_paretopo.rollout.markup import ParsedTurn, first_stop, observation_text
+from lightning_paretopo.tools.base import ToolResult
+from lightning_paretopo.types import TaskExample
+
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant. Call a tool when it helps. "
+    "Put the final answer in <answer></answer>."
+)
+
+
+def _schema(name: str, description: str, arg: str, arg_description: str) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": {arg: {"type": "string", "description": arg_description}},
+                "required": [arg],
+            },
+        },
+    }
+
+
+#: JSON schemas (OpenAI function format) of the project's three tools.
+DEFAULT_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
+    "calculator": _schema(
+        "calculator", "Evaluate an arithmetic expression.", "expression", "e.g. 3*(4+5)"
+    ),
+    "python": _schema("python", "Run Python code and return its stdout.", "code", "the code"),
+    "search": _schema("search", "Search the corpus; return the top passages.", "query", "query"),
+}
+
+
+def _last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` with braces matched, or None."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return None
+    depth, i = 0, start + len("\\boxed")
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i + 1 : j].strip()
+    return None
+
+
+class ChatTemplateProtocol:
+    """Tool calls as ``<tool_call>{json}</tool_call>``, rendered with the chat template.
+
+    Args:
+        tokenizer: a tokenizer whose chat template supports ``tools=`` and the "tool" role.
+        tool_schemas: tool name -> JSON schema; default ``DEFAULT_TOOL_SCHEMAS``. Each schema's
+            first required parameter is the tool's text argument.
+        system_prompt: system message text, or None for the template's default.
+    """
+
+    add_special_tokens_to_prompt = False
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        tool_schemas: Mapping[str, dict[str, Any]] | None = None,
+        system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+    ) -> None:
+        if getattr(tokenizer, "chat_template", None) is None:
+            raise ValueError("tokenizer has no chat_template; use TaggedProtocol or set one")
+        self.tokenizer = tokenizer
+        self.tool_schemas = dict(DEFAULT_TOOL_SCHEMAS if tool_schemas is None else tool_schemas)
+        self.system_prompt = system_prompt
+        self._arg_names = {
+            name: schema["function"]["parameters"]["required"][0]
+            for name, schema in self.tool_schemas.items()
+        }
+
+    @property
+    def stop_strings(self) -> list[str]:
+        """``</tool_call>`` and ``</answer>`` (EOS, e.g. ``<|im_end|>``, is the engine's)."""
+        return [CALL_CLOSE, "</answer>"]
+
+    def _messages(self, prompt: str) -> list[dict[str, str]]:
+        head = (
+            []
+            if self.system_prompt is None
+            else [{"role": "system", "content": self.system_prompt}]
+        )
+        return [*head, {"role": "user", "content": prompt}]
+
+    def _render(self, messages: list[dict[str, str]], tools: list[dict[str, Any]] | None) -> str:
+        return self.tokenizer.apply_chat_template(
+            messages, tools=tools, add_generation_prompt=True, tokenize=False
+        )
+
+    def render_prompt(self, task: TaskExample, tokenizer: Any | None = None) -> str:
+        """The chat-template prompt, offering the schemas of ``task.tools`` that are known."""
+        if tokenizer is not None and tokenizer is not self.tokenizer:
+            raise ValueError("tokenizer must be the one this ChatTemplateProtocol was built with")
+        tools = [self.tool_schemas[t] for t in task.tools if t in self.tool_schemas] or None
+        return self._render(self._messages(task.prompt), tools)
+
+    def format_call(self, tool_name: str, arguments: str) -> str:
+        """``<tool_call>\\n{"name": ..., "arguments": {<arg>: arguments}}\\n</tool_call>``."""
+        if tool_name not in self._arg_names:
+            raise ValueError(f"tool_name {tool_name!r} unknown; known: {sorted(self._arg_names)}")
+        payload = {"name": tool_name, "arguments": {self._arg_names[tool_name]: arguments}}
+        return f"{CALL_OPEN}\n{json.dumps(payload, ensure_ascii=False)}\n{CALL_CLOSE}"
+
+    def format_observation(self, tool_name: str | None, result: ToolResult) -> str:
+        """The template's tool message plus the next assistant generation prompt."""
+        call = self.format_call(tool_name, "x") if tool_name in self._arg_names else "call"
+        text = observation_text(result)
+        base = self._messages("Q")
+        prefix = self._render(base, None) + call
+        tool_msg = {"role": "tool", "name": tool_name or "unknown", "content": text}
+        full = self._render([*base, {"role": "assistant", "content": call}, tool_msg], None)
+        if not full.startswith(prefix):
+            raise ValueError(
+                "chat template re-renders earlier turns once a tool message follows; the "
+                "observation cannot be appended to the sampled tokens. Use a template that "
+                "renders assistant content verbatim (e.g. Qwen2.5)."
+            )
+        return full[len(prefix) :]
+
+    def format_answer(self, answer: str) -> str:
+        """``<answer>answer</answer>``."""
+        return f"<answer>{answer}</answer>"
+
+    def _parse_call(self, body: str) -> ParsedTurn:
+        try:
+            payload = json.loads(body)
+        except json.JSONDecodeError as err:
+            return ParsedTurn("invalid", error=f"bad JSON in tool call: {err.msg}")
+        name = payload.get("name") if isinstance(payload, dict) else None
+        if not isinstance(name, str):
+            return ParsedTurn("invalid", error='tool call needs a string "name"')
+        if name not in self._arg_names:
+            return ParsedTurn("invalid", error=f"unknown tool {name!r}")
+        args = payload.get("arguments")
+        if isinstance(args, dict):
+            key = self._arg_names[name]
+            args = args.get(key, next(iter(args.values())) if len(args) == 1 else None)
+        if args is None or (isinstance(args, str) and not args.strip()):
+            return ParsedTurn("invalid", tool=name, error="tool call needs arguments")
+        return ParsedTurn("call", tool=name, arguments=args if isinstance(args, str) else str(args))
+
+    def parse_turn(self, text: str) -> ParsedTurn:
+        """Read one turn's text. Never raises."""
+        stop = first_stop(text, self.stop_strings)
+        if stop is not None and stop[1] == CALL_CLOSE:
+            head = text[: stop[0]]
+            start = head.rfind(CALL_OPEN)
+            if start < 0:
+                return ParsedTurn("invalid", error=f"{CALL_CLOSE} without {CALL_OPEN}")
+            return self._parse_call(head[start + len(CALL_OPEN) :].strip())
+        answer = self.extract_answer(text)
+        if answer is not None:
+            return ParsedTurn("answer", answer=answer)
+        if CALL_OPEN in text:
+            return ParsedTurn("invalid", error=f"unclosed {CALL_OPEN}")
+        return ParsedTurn("none")
+
+    def extract_answer(self, completion: str) -> str | None:
+        """The last ``<answer>...</answer>``, else the last ``\\boxed{...}``, else None."""
+        start = completion.rfind("<answer>")
+        end = completion.find("</answer>", start)
+        if start >= 0 and end >= 0:
+            return completion[start + len("<answer>") : end].strip()
+        return _last_boxed(completion)

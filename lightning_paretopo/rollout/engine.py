@@ -1,0 +1,269 @@
+"""The batched multi-turn rollout engine: B tasks x G samples -> one ``RolloutBatch``.
+
+Contract, per turn (at most ``max_turns``):
+1. every active row samples one action with ``sample_turn`` (batched, left-padded, KV cache on)
+   until a stop string of the markup, EOS, or its budget ``min(max_new_tokens,
+   max_total_tokens - len(row))``. The KV cache is kept across turns (finished rows are
+   dropped from it) and only the new tokens are fed: the last sampled token and the
+   observation. ``reuse_cache=False`` (or a cache without ``batch_select_indices``) prefills
+   the grown context again instead;
+2. each turn is parsed with ``protocol.parse_turn``; the well-formed calls of all rows run
+   concurrently through ``run_tool_calls``; a malformed call gets an error ``ToolResult``;
+3. a row that called a tool (validly or not, e.g. a call left unclosed at the turn budget)
+   continues when it did not sample EOS, has a turn left and room for the observation plus one
+   token: the observation (tokenized alone, without special tokens) is appended with
+   action_mask 0. Otherwise the row ends.
+A row ends on a final answer, EOS, a turn with neither call nor answer, or a budget.
+``truncated`` is True for every row that ended without a final answer. A call in the last
+turn still runs (so its validity counts) but its observation is not appended.
+
+Invariants: the policy's tokens are stored exactly as sampled; ``action_mask`` is 1 exactly
+on them; prompt and observation tokens come from the tokenizer; each row's length is at most
+``max_total_tokens`` (prompt included); rows ``g*G .. g*G+G-1`` belong to task g.
+
+Reproducibility: sampling draws from ``generator`` or, if None, torch's global RNG (seed it
+with ``torch.manual_seed``). The engine runs under ``torch.no_grad()`` and never calls
+``model.eval()`` / ``model.train()``: the caller chooses the mode (QLoRA on CPU must stay in
+train mode during rollouts, see ``policy/``); in train mode any dropout is active while sampling.
+
+Deliberately not done: no pruning of finished rows inside a turn (they ride along until the
+turn's last row stops), no streaming, no speculative decoding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from lightning_paretopo.rollout.markup import MarkupProtocol, ParsedTurn
+from lightning_paretopo.rollout.sampling import (
+    DecodeState,
+    SamplingConfig,
+    StopMatcher,
+    sample_turn,
+)
+from lightning_paretopo.tools import run_tool_calls
+from lightning_paretopo.tools.base import Tool, ToolResult
+from lightning_paretopo.types import RolloutBatch, TaskExample, TurnSpan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Row:
+    """Mutable state of one trajectory while it is being rolled out."""
+
+    ids: list[int]
+    prompt_length: int
+    mask: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)  # tokens not yet in the KV cache
+    turns: list[TurnSpan] = field(default_factory=list)
+    tool_calls: int = 0
+    invalid_calls: int = 0
+    answered: bool = False
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.mask = [0] * len(self.ids)
+
+
+class RolloutEngine:
+    """Batched multi-turn generation with tool calls (see the module docstring).
+
+    Args:
+        protocol: the markup (``TaggedProtocol`` or ``ChatTemplateProtocol``).
+        tools: tool name -> ``Tool``; a call to a name not here is an invalid call.
+        max_turns: policy turns per trajectory (>= 1).
+        max_new_tokens: sampled tokens per turn (>= 1).
+        max_total_tokens: tokens per row, prompt, actions and observations included.
+        temperature: softmax temperature (> 0) when sampling.
+        top_p: nucleus threshold in (0, 1]; 1 disables it.
+        do_sample: False for greedy decoding.
+        tool_workers: threads running tool calls concurrently.
+        eos_token_ids: ids that end a row; None takes the tokenizer's EOS and the model's
+            ``generation_config.eos_token_id``; ``[]`` never stops on EOS (benchmarks).
+        reuse_cache: keep each row's KV cache across turns and feed only the new tokens;
+            False prefills the whole grown context every turn (slower, same tokens).
+    """
+
+    def __init__(
+        self,
+        protocol: MarkupProtocol,
+        tools: Mapping[str, Tool],
+        max_turns: int = 4,
+        max_new_tokens: int = 64,
+        max_total_tokens: int = 512,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        do_sample: bool = True,
+        tool_workers: int = 8,
+        eos_token_ids: Sequence[int] | None = None,
+        reuse_cache: bool = True,
+    ) -> None:
+        for name, value in [("max_turns", max_turns), ("max_new_tokens", max_new_tokens)]:
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if max_total_tokens < 2:
+            raise ValueError(f"max_total_tokens must be >= 2, got {max_total_tokens}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0 (use do_sample=False), got {temperature}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        if tool_workers < 1:
+            raise ValueError(f"tool_workers must be >= 1, got {tool_workers}")
+        self.protocol = protocol
+        self.tools = dict(tools)
+        self.max_turns = max_turns
+        self.max_new_tokens = max_new_tokens
+        self.max_total_tokens = max_total_tokens
+        self.sampling = SamplingConfig(temperature=temperature, top_p=top_p, do_sample=do_sample)
+        self.tool_workers = tool_workers
+        self.eos_token_ids = None if eos_token_ids is None else list(eos_token_ids)
+        self.reuse_cache = reuse_cache
+
+    def _eos_ids(self, model: torch.nn.Module, tokenizer: Any) -> set[int]:
+        if self.eos_token_ids is not None:
+            return set(self.eos_token_ids)
+        ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+        gen_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        ids.update([gen_eos] if isinstance(gen_eos, int) else (gen_eos or []))
+        return ids
+
+    def _start_rows(self, tokenizer: Any, tasks: list[TaskExample], group_size: int) -> list[_Row]:
+        rows = []
+        for task in tasks:
+            text = self.protocol.render_prompt(task, tokenizer)
+            add = self.protocol.add_special_tokens_to_prompt
+            ids = tokenizer(text, add_special_tokens=add)["input_ids"]
+            if len(ids) >= self.max_total_tokens:
+                log.warning("task %s: prompt of %d tokens >= max_total_tokens", task.id, len(ids))
+            rows.extend(_Row(ids=list(ids), prompt_length=len(ids)) for _ in range(group_size))
+        for row in rows:
+            row.done = row.prompt_length >= self.max_total_tokens
+        return rows
+
+    @torch.no_grad()
+    def generate(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        tasks: list[TaskExample],
+        group_size: int,
+        generator: torch.Generator | None = None,
+    ) -> RolloutBatch:
+        """Roll out ``group_size`` trajectories per task; N = len(tasks) * group_size rows."""
+        if group_size < 1:
+            raise ValueError(f"group_size must be >= 1, got {group_size}")
+        if not tasks:
+            raise ValueError("tasks must not be empty")
+        if tokenizer.pad_token_id is None:
+            raise ValueError("tokenizer.pad_token_id is None; set a pad token")
+        matcher = StopMatcher(tokenizer, self.protocol.stop_strings)
+        eos_ids = self._eos_ids(model, tokenizer)
+        rows = self._start_rows(tokenizer, tasks, group_size)
+        state: DecodeState | None = None
+        for turn in range(self.max_turns):
+            active = [row for row in rows if not row.done]
+            if not active:
+                break
+            budgets = [min(self.max_new_tokens, self.max_total_tokens - len(r.ids)) for r in active]
+            outs, state = sample_turn(
+                model,
+                [r.ids if state is None else r.pending for r in active],
+                budgets,
+                matcher,
+                eos_ids,
+                tokenizer.pad_token_id,
+                self.sampling,
+                generator,
+                state,
+            )
+            self._finish_turn(tokenizer, active, outs, eos_ids, last=turn == self.max_turns - 1)
+            keep = [i for i, row in enumerate(active) if not row.done]
+            state = state.select(keep) if self.reuse_cache and keep else None
+        return self._collate(tokenizer, rows, group_size)
+
+    def _parse_and_run(
+        self, tokenizer: Any, outs: list[tuple[list[int], str]], eos_ids: set[int]
+    ) -> list[tuple[ParsedTurn, ToolResult]]:
+        """Parse each sampled turn; run all well-formed calls concurrently."""
+        parsed = []
+        for ids, _ in outs:
+            text_ids = ids[:-1] if ids and ids[-1] in eos_ids else ids
+            parsed.append(self.protocol.parse_turn(tokenizer.decode(text_ids)))
+        calls = [i for i, p in enumerate(parsed) if p.kind == "call"]
+        ran = run_tool_calls(
+            [(parsed[i].tool, parsed[i].arguments) for i in calls],
+            self.tools,
+            max_workers=self.tool_workers,
+        )
+        results = [ToolResult(False, p.error or "", "invalid_call") for p in parsed]
+        for i, result in zip(calls, ran, strict=True):
+            results[i] = result
+        return list(zip(parsed, results, strict=True))
+
+    def _finish_turn(
+        self,
+        tokenizer: Any,
+        active: list[_Row],
+        outs: list[tuple[list[int], str]],
+        eos_ids: set[int],
+        last: bool,
+    ) -> None:
+        """Record the sampled turn of each active row, run its call, append observations."""
+        answers = self._parse_and_run(tokenizer, outs, eos_ids)
+        for row, (ids, reason), (turn, result) in zip(active, outs, answers, strict=True):
+            start = len(row.ids)
+            row.ids.extend(ids)
+            row.mask.extend([1] * len(ids))
+            is_call = turn.kind in ("call", "invalid")
+            valid = turn.kind != "invalid" and (not is_call or result.ok)
+            row.turns.append(TurnSpan(start, len(row.ids), turn.tool if is_call else None, valid))
+            row.tool_calls += is_call
+            row.invalid_calls += is_call and not valid
+            row.answered = turn.kind == "answer"
+            row.done = not is_call or reason == "eos" or last
+            if row.done:
+                continue
+            obs = self.protocol.format_observation(turn.tool, result)
+            obs_ids = tokenizer(obs, add_special_tokens=False)["input_ids"]
+            if len(row.ids) + len(obs_ids) >= self.max_total_tokens:
+                row.done = True
+                continue
+            row.ids.extend(obs_ids)
+            row.mask.extend([0] * len(obs_ids))
+            row.pending = ids[-1:] + obs_ids
+
+    def _collate(self, tokenizer: Any, rows: list[_Row], group_size: int) -> RolloutBatch:
+        width = max(len(r.ids) for r in rows)
+        n = len(rows)
+        input_ids = torch.full((n, width), tokenizer.pad_token_id, dtype=torch.long)  # [N, T]
+        attention_mask = torch.zeros((n, width), dtype=torch.long)  # [N, T]
+        action_mask = torch.zeros((n, width), dtype=torch.long)  # [N, T]
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row.ids)] = torch.tensor(row.ids, dtype=torch.long)
+            attention_mask[i, : len(row.ids)] = 1
+            action_mask[i, : len(row.ids)] = torch.tensor(row.mask, dtype=torch.long)
+        return RolloutBatch(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            action_mask=action_mask,
+            prompt_lengths=torch.tensor([r.prompt_length for r in rows], dtype=torch.long),
+            turns=[r.turns for r in rows],
+            tool_calls=torch.tensor([r.tool_calls for r in rows], dtype=torch.long),
+            invalid_calls=torch.tensor([r.invalid_calls for r in rows], dtype=torch.long),
+            truncated=torch.tensor([not r.answered for r in rows], dtype=torch.bool),
+            texts=[tokenizer.decode(r.ids[r.prompt_length :]) for r in rows],
+            group_size=group_size,
+        )
+
+    def final_answers(self, batch: RolloutBatch) -> list[str | None]:
+        """Each row's final answer (via ``protocol.extract_answer``), None when truncated."""
+        return [
+            None if trunc else self.protocol.extract_answer(text)
+            for text, trunc in zip(batch.texts, batch.truncated.tolist(), strict=True)
+        ]

@@ -1,0 +1,234 @@
+"""One batched policy turn: feed the new tokens, then a KV-cached sampling loop to a stop.
+
+Contract: ``sample_turn`` takes, for R rows, the tokens not yet in the cache (a whole left-padded
+context on the first turn; the last sampled token plus the observation later) and returns, per
+row, the token ids the policy sampled (exactly as sampled, never re-tokenized) and why the turn
+ended: "stop" (a stop string completed; the token that completed it is kept whole), "eos" (an
+EOS id was sampled and is kept) or "budget" (the row's token budget ran out), plus the cache
+(``DecodeState``) for the next turn. The model is called as
+``model(input_ids, attention_mask, position_ids, <cache kwarg>, use_cache=True)``; the cache
+kwarg is ``cache`` (transformers >= 5) or ``past_key_values`` (older models), whichever the
+(base) model's ``forward`` names. The attention mask covers every cache slot and is 0 on slots
+that are not real context (left padding, padding inside a later turn's block, tokens fed for a
+row after it finished); each real token's position id is the number of real tokens before it,
+so RoPE positions are those of the unpadded row.
+
+Stop strings are detected on token ids: each sampled id is decoded alone once (cached) and
+matched against a short rolling text tail per row. This is exact for stop strings made of
+whole characters (ASCII tags), also when a stop string spans several tokens or ends inside one.
+
+Deliberately not done: rows that finished early keep riding in the batch until the turn ends
+(no pruning inside a turn); the loop stops as soon as every row has finished. Between turns the
+engine drops finished rows with ``DecodeState.select``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass
+class SamplingConfig:
+    """How the next token is chosen. ``do_sample=False`` is greedy."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    do_sample: bool = True
+
+
+class StopMatcher:
+    """Finds stop strings in a stream of token ids, decoding each id alone (cached)."""
+
+    def __init__(self, tokenizer: Any, stop_strings: Sequence[str]) -> None:
+        if any(not s for s in stop_strings):
+            raise ValueError("stop_strings must be non-empty strings")
+        self.tokenizer = tokenizer
+        self.stop_strings = list(stop_strings)
+        self._keep = max((len(s) for s in self.stop_strings), default=1) - 1
+        self._last_chars = {s[-1] for s in self.stop_strings}
+        self._pieces: dict[int, tuple[str, bool]] = {}
+
+    def piece(self, token_id: int) -> tuple[str, bool]:
+        """(text of one token id, special tokens included; whether it may end a stop string)."""
+        entry = self._pieces.get(token_id)
+        if entry is None:
+            text = self.tokenizer.decode([token_id], skip_special_tokens=False)
+            entry = (text, any(c in text for c in self._last_chars))
+            self._pieces[token_id] = entry
+        return entry
+
+    def push(self, tail: str, token_id: int) -> tuple[str, bool]:
+        """Add a token to a row's tail; return (new tail, whether a stop string completed)."""
+        piece, may_end = self.piece(token_id)
+        text = tail + piece
+        hit = may_end and any(s in text for s in self.stop_strings)
+        return (text[-self._keep :] if self._keep else ""), hit
+
+
+def _forward_signature(model: torch.nn.Module) -> tuple[str, bool]:
+    """(cache kwarg name, whether ``logits_to_keep`` is accepted) of the model's forward."""
+    target = model.get_base_model() if hasattr(model, "get_base_model") else model
+    params = inspect.signature(target.forward).parameters
+    cache_kw = (
+        "past_key_values" if "past_key_values" in params and "cache" not in params else "cache"
+    )
+    return cache_kw, "logits_to_keep" in params
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's first parameter (CPU for parameter-free modules)."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def next_tokens(
+    logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Sample (or argmax) one token per row. logits: [R, V] -> ids [R].
+
+    ``generator`` must live on the logits' device (None: torch's global RNG).
+    """
+    if not cfg.do_sample:
+        return logits.argmax(dim=-1)
+    logits = logits.float() / cfg.temperature
+    probs = torch.softmax(logits, dim=-1)  # [R, V]
+    if cfg.top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        drop = sorted_probs.cumsum(dim=-1) - sorted_probs > cfg.top_p  # always keeps the top-1
+        sorted_probs = sorted_probs.masked_fill(drop, 0.0)
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def left_pad(
+    contexts: list[list[int]], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-pad token lists. Returns input_ids [R, L] and attention_mask [R, L]."""
+    width = max(len(c) for c in contexts)
+    ids = torch.full((len(contexts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(contexts), width), dtype=torch.long)
+    for row, ctx in enumerate(contexts):
+        ids[row, width - len(ctx) :] = torch.tensor(ctx, dtype=torch.long)
+        mask[row, width - len(ctx) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+@dataclass
+class DecodeState:
+    """The KV cache of R rows between turns.
+
+    Attributes:
+        cache: the model's cache object for the R rows.
+        attention_mask: LongTensor [R, L], 1 on the cache slots that hold real context (slots
+            fed for padding or after a row had finished are 0).
+    """
+
+    cache: Any
+    attention_mask: torch.Tensor
+
+    def select(self, keep: list[int]) -> DecodeState | None:
+        """The state of rows ``keep`` only, or None when the cache cannot select rows."""
+        if not hasattr(self.cache, "batch_select_indices"):
+            return None
+        index = torch.tensor(keep, dtype=torch.long, device=self.attention_mask.device)
+        self.cache.batch_select_indices(index)
+        return DecodeState(self.cache, self.attention_mask[index])
+
+
+class _Model:
+    """Calls the model with the right cache kwarg and keeps only the last logits."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+        self.cache_kw, keep_kw = _forward_signature(model)
+        self.extra = {"logits_to_keep": 1} if keep_kw else {}
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any):
+        """ids, pos: [R, W]; mask: [R, L + W]. Returns (last logits [R, V], cache)."""
+        kwargs = {self.cache_kw: cache} if cache is not None else {}
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=pos,
+            use_cache=True,
+            **kwargs,
+            **self.extra,
+        )
+        cache = getattr(out, "cache", None)
+        cache = cache if cache is not None else getattr(out, "past_key_values", None)
+        return out.logits[:, -1, :], cache
+
+
+def _record(
+    row: int,
+    tok: int,
+    sampled: list[list[int]],
+    tails: list[str],
+    reasons: list[str | None],
+    budgets: list[int],
+    matcher: StopMatcher,
+    eos_ids: set[int],
+) -> None:
+    """Append one sampled token to a running row and set its reason if the turn ends."""
+    sampled[row].append(tok)
+    tails[row], hit = matcher.push(tails[row], tok)
+    if tok in eos_ids:
+        reasons[row] = "eos"
+    elif hit:
+        reasons[row] = "stop"
+    elif len(sampled[row]) >= budgets[row]:
+        reasons[row] = "budget"
+
+
+@torch.no_grad()
+def sample_turn(
+    model: torch.nn.Module,
+    feeds: list[list[int]],
+    budgets: list[int],
+    matcher: StopMatcher,
+    eos_ids: set[int],
+    pad_id: int,
+    cfg: SamplingConfig,
+    generator: torch.Generator | None = None,
+    state: DecodeState | None = None,
+) -> tuple[list[tuple[list[int], str]], DecodeState]:
+    """Generate one turn for R rows (every budget >= 1).
+
+    Args:
+        feeds: per row, the tokens not yet in ``state``'s cache (the whole context when
+            ``state`` is None; else the previous turn's last sampled token and the observation).
+        state: the rows' cache from the previous turn, or None to prefill from scratch.
+
+    Returns:
+        [(sampled ids, reason)] * R, and the state after the turn. The last sampled token of
+        each row is never in the returned cache: feed it next turn.
+    """
+    if len(feeds) != len(budgets) or min(budgets, default=1) < 1 or min(map(len, feeds)) < 1:
+        raise ValueError("feeds must be non-empty and budgets must all be >= 1")
+    call = _Model(model)
+    block, block_mask = left_pad(feeds, pad_id, model_device(model))  # [R, W]
+    past = block_mask[:, :0] if state is None else state.attention_mask  # [R, L]
+    position_ids = past.sum(-1, keepdim=True) + block_mask.cumsum(-1) - 1  # [R, W]
+    attention_mask = torch.cat([past, block_mask], dim=1)  # [R, L + W]
+    logits, cache = call(block, attention_mask, position_ids.clamp(min=0), state and state.cache)
+    sampled: list[list[int]] = [[] for _ in feeds]
+    reasons: list[str | None] = [None] * len(feeds)
+    tails = [""] * len(feeds)
+    for _ in range(max(budgets)):
+        token = next_tokens(logits, cfg, generator)  # [R]
+        for row, tok in enumerate(token.tolist()):
+            if reasons[row] is None:
+                _record(row, tok, sampled, tails, reasons, budgets, matcher, eos_ids)
+        if all(r is not None for r in reasons):
+            break
+        alive = torch.tensor([r is None for r in reasons], device=attention_mask.device)
+        position_ids = attention_mask.sum(-1, keepdim=True)  # [R, 1] real tokens so far
+        attention_mask = torch.cat([attention_mask, alive[:, None].long()], dim=1)
+        logits, cache = call(token[:, None], attention_mask, position_ids, cache)
+    outs = [(ids, reason or "budget") for ids, reason in zip(sampled, reasons, strict=True)]
+    return outs, DecodeState(cache, attention_mask)
