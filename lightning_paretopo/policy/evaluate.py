@@ -1,0 +1,178 @@
+"""Rollout evaluation of a warm-started policy, split by tier and by tool use.
+
+Contract: ``evaluate_policy`` rolls out the policy once per held-out task with the real
+``RolloutEngine`` and the real tools, sampled at ``temperature`` (the RL stage's sampling) and,
+with ``greedy``, once more greedily. Each sample is scored with the task's checker (arith:
+``math_equal``; kbqa and QA: ``qa_exact_match``). For each tier (and "all") the table gives: n,
+the accuracy of samples that called a tool, the accuracy of samples that did not, the fraction
+that called a tool, the mean number of calls, and the well-formed fraction (a final answer,
+no invalid call, no budget cut). The tables are logged and written as markdown; the metrics are
+returned flat as ``warmstart_eval/<mode>/<tier>/<column>``.
+
+Deliberately not done: no pass@k, no per-behaviour breakdown beyond "used a tool or not".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lightning_paretopo.rewards.checkers import math_equal, qa_exact_match
+from lightning_paretopo.rollout.engine import RolloutEngine
+from lightning_paretopo.types import TaskExample
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("n", "acc_tool", "acc_no_tool", "frac_tool", "mean_calls", "well_formed")
+
+
+@dataclass
+class EvalArgs:
+    """The fit-end rollout evaluation of the warm start."""
+
+    enabled: bool = True
+    """Run the evaluation (the policy is saved either way)."""
+    temperature: float = 1.0
+    """Sampling temperature, the one the RL stage samples with."""
+    greedy: bool = True
+    """Also evaluate greedy decoding."""
+    max_turns: int = 4
+    """Policy turns per trajectory."""
+    max_new_tokens: int = 48
+    """Sampled tokens per turn."""
+    max_total_tokens: int = 256
+    """Tokens per trajectory, prompt and observations included."""
+    batch_size: int = 250
+    """Tasks rolled out together."""
+    seed: int = 0
+    """Seeds the sampling generator."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One scored rollout."""
+
+    tier: str
+    calls: int
+    correct: bool
+    well_formed: bool
+
+
+def is_correct(task: TaskExample, answer: str | None) -> bool:
+    """Score a final answer with the checker of the task's kind."""
+    if answer is None:
+        return False
+    if task.kind in ("arith", "gsm8k", "math"):
+        return math_equal(answer, task.answer if isinstance(task.answer, str) else task.answer[0])
+    return qa_exact_match(answer, task.answer)
+
+
+def rollout_samples(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    tasks: Sequence[TaskExample],
+    engine: RolloutEngine,
+    batch_size: int,
+    seed: int,
+) -> list[Sample]:
+    """Roll out each task once with ``engine`` and score it."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    samples: list[Sample] = []
+    for start in range(0, len(tasks), batch_size):
+        chunk = list(tasks[start : start + batch_size])
+        batch = engine.generate(model, tokenizer, chunk, group_size=1, generator=generator)
+        answers = engine.final_answers(batch)
+        for i, task in enumerate(chunk):
+            calls = int(batch.tool_calls[i])
+            well_formed = not bool(batch.truncated[i]) and int(batch.invalid_calls[i]) == 0
+            tier = str(task.meta.get("tier", "all"))
+            samples.append(Sample(tier, calls, is_correct(task, answers[i]), well_formed))
+    return samples
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def tier_table(samples: Sequence[Sample]) -> dict[str, dict[str, float]]:
+    """Per tier (in order of first appearance, then "all"): the ``COLUMNS`` statistics."""
+    tiers = list(dict.fromkeys(s.tier for s in samples)) + ["all"]
+    table = {}
+    for tier in tiers:
+        group = [s for s in samples if tier in ("all", s.tier)]
+        tool = [s.correct for s in group if s.calls > 0]
+        no_tool = [s.correct for s in group if s.calls == 0]
+        table[tier] = {
+            "n": float(len(group)),
+            "acc_tool": _mean(tool),
+            "acc_no_tool": _mean(no_tool),
+            "frac_tool": _mean([s.calls > 0 for s in group]),
+            "mean_calls": _mean([s.calls for s in group]),
+            "well_formed": _mean([s.well_formed for s in group]),
+        }
+    return table
+
+
+def markdown_table(table: Mapping[str, Mapping[str, float]]) -> str:
+    """A markdown table: one row per tier, one column per statistic (NaN shown as "-")."""
+
+    def cell(col: str, value: float) -> str:
+        if math.isnan(value):
+            return "-"
+        return str(int(value)) if col == "n" else f"{value:.3f}"
+
+    lines = ["| tier | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for tier, row in table.items():
+        lines.append(f"| {tier} | " + " | ".join(cell(c, row[c]) for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def evaluate_policy(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    tasks: Sequence[TaskExample],
+    tools: Mapping[str, Any],
+    protocol: Any,
+    args: EvalArgs,
+    path: Path | None = None,
+) -> dict[str, float]:
+    """Evaluate sampled (and greedy) rollouts; write the markdown report to ``path``."""
+    if not args.enabled or not tasks:
+        return {}
+    # A 4-bit model must stay in train mode (see policy.loading); others evaluate in eval mode.
+    was_training = model.training
+    if not getattr(model, "is_loaded_in_4bit", False):
+        model.eval()
+    modes = [("sampled", True)] + ([("greedy", False)] if args.greedy else [])
+    sections, metrics = [], {}
+    for mode, do_sample in modes:
+        engine = RolloutEngine(
+            protocol, tools, max_turns=args.max_turns, max_new_tokens=args.max_new_tokens,
+            max_total_tokens=args.max_total_tokens, temperature=args.temperature,
+            do_sample=do_sample,
+        )  # fmt: skip
+        start = time.monotonic()
+        samples = rollout_samples(model, tokenizer, tasks, engine, args.batch_size, args.seed)
+        table = tier_table(samples)
+        title = f"{mode} (temperature {args.temperature})" if do_sample else mode
+        body = markdown_table(table)
+        sections.append(f"## {title}\n\n{body}\n")
+        log.info("warm-start eval, %s, %d tasks, %.1f s:\n%s", title, len(tasks),
+                 time.monotonic() - start, body)  # fmt: skip
+        for tier, row in table.items():
+            metrics.update({f"warmstart_eval/{mode}/{tier}/{c}": v for c, v in row.items()})
+    model.train(was_training)
+    if path is not None:
+        header = (
+            f"# Warm-start evaluation\n\n{len(tasks)} held-out tasks, one rollout each, real tools."
+            " acc_tool / acc_no_tool: accuracy of the samples that did / did not call a tool.\n"
+        )
+        path.write_text(header + "\n" + "\n".join(sections))
+    return {k: v for k, v in metrics.items() if not math.isnan(v)}

@@ -1,0 +1,159 @@
+"""Load any Hugging Face causal LM as a policy: by hub id or local path, optionally with LoRA
+(peft) and 4-bit QLoRA (bitsandbytes).
+
+Contract:
+    ``load_policy(name_or_path, dtype, lora, load_in_4bit, trust_remote_code)`` returns
+    ``(model, tokenizer)``. The tokenizer always has a pad token (EOS is reused when the
+    checkpoint has none) and pads on the left, for batched generation. With ``lora`` the model is
+    a ``PeftModel`` whose only trainable parameters are the adapters; the reference policy is the
+    same model under ``model.disable_adapter()``. ``name_or_path="tiny"`` builds a fresh tiny
+    policy (``policy.tiny``) in memory.
+
+The bitsandbytes CPU trap (measured with bitsandbytes 0.50.2, torch 2.13 CPU): a forward pass in
+``eval()`` mode under ``torch.no_grad()`` repacks the 4-bit weights for the inference kernel;
+every later training forward then takes a path with no autograd kernel and the LoRA gradients
+come back as None (silently no update). Keep a 4-bit model in ``train()`` mode during rollouts
+(no-grad forwards in train mode are fine) and keep ``lora_dropout=0`` so train-mode sampling
+stays deterministic given the RNG. ``load_policy`` warns about this when it loads 4-bit on CPU.
+
+Deliberately not done: no device placement (Lightning moves the module), no gradient
+checkpointing, no merging of adapters.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+_LORA_DEFAULTS: dict[str, Any] = {
+    "r": 8,
+    "lora_alpha": 16,
+    "lora_dropout": 0.0,
+    "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "bias": "none",
+}
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """Map "float32" / "bfloat16" / "float16" (or a torch dtype) to a torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+    return _DTYPES[dtype]
+
+
+def lora_config(lora: dict[str, Any]) -> Any:
+    """A ``peft.LoraConfig`` for a causal LM from a plain dict (defaults: ``_LORA_DEFAULTS``)."""
+    from peft import LoraConfig, TaskType
+
+    unknown = (
+        set(lora) - set(_LORA_DEFAULTS) - {"modules_to_save", "use_rslora", "init_lora_weights"}
+    )
+    if unknown:
+        raise ValueError(
+            f"lora has unknown keys {sorted(unknown)}; allowed: "
+            f"{sorted(_LORA_DEFAULTS) + ['init_lora_weights', 'modules_to_save', 'use_rslora']}"
+        )
+    kwargs = {**_LORA_DEFAULTS, **lora}
+    return LoraConfig(task_type=TaskType.CAUSAL_LM, **kwargs)
+
+
+def _quantization_config(compute_dtype: torch.dtype) -> Any:
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> Any:
+    """The tokenizer of a checkpoint, with a pad token and left padding."""
+    if name_or_path == "tiny":
+        from lightning_paretopo.policy.tiny import build_tiny_tokenizer
+
+        return build_tiny_tokenizer()
+    tokenizer = AutoTokenizer.from_pretrained(
+        name_or_path, trust_remote_code=trust_remote_code, padding_side="left"
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_policy(
+    name_or_path: str,
+    dtype: str | torch.dtype = "float32",
+    lora: dict[str, Any] | None = None,
+    load_in_4bit: bool = False,
+    trust_remote_code: bool = False,
+) -> tuple[PreTrainedModel, Any]:
+    """Load a causal LM and its tokenizer as a policy.
+
+    Args:
+        name_or_path: hub id, local directory saved with ``save_pretrained``, or "tiny".
+        dtype: parameter dtype ("float32", "bfloat16", "float16"); the compute dtype in 4-bit.
+        lora: LoRA settings (``r``, ``lora_alpha``, ``lora_dropout``, ``target_modules``, ...);
+            None trains the full model.
+        load_in_4bit: quantise the base weights to NF4 (QLoRA); requires ``lora``.
+        trust_remote_code: forwarded to ``from_pretrained``.
+
+    Returns:
+        (model, tokenizer). The model is in train mode.
+    """
+    torch_dtype = resolve_dtype(dtype)
+    if load_in_4bit and lora is None:
+        raise ValueError("load_in_4bit=True needs lora (4-bit base weights cannot be trained)")
+    tokenizer = load_tokenizer(name_or_path, trust_remote_code)
+    if name_or_path == "tiny":
+        if load_in_4bit:
+            raise ValueError("load_in_4bit is not supported for name_or_path='tiny'; save it first")
+        from lightning_paretopo.policy.tiny import build_tiny_policy
+
+        model, _ = build_tiny_policy()
+        model = model.to(torch_dtype)
+    else:
+        kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+        if load_in_4bit:
+            kwargs["quantization_config"] = _quantization_config(torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+    if model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    if lora is not None:
+        model = _add_lora(model, lora, load_in_4bit)
+    model.train()
+    return model, tokenizer
+
+
+def _add_lora(model: PreTrainedModel, lora: dict[str, Any], load_in_4bit: bool) -> Any:
+    from peft import get_peft_model
+
+    config = lora_config(lora)
+    if load_in_4bit:
+        if config.lora_dropout:
+            raise ValueError("lora.lora_dropout must be 0 with load_in_4bit (see module docstring)")
+        if not torch.cuda.is_available():
+            log.warning(
+                "4-bit on CPU: keep the model in train() mode for rollouts; an eval() no-grad "
+                "forward repacks the weights and later LoRA gradients come back as None"
+            )
+    peft_model = get_peft_model(model, config)
+    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    log.info("LoRA adapters: %d trainable parameters", trainable)
+    return peft_model

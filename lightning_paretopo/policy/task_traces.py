@@ -1,0 +1,143 @@
+"""Per-task assembly of warm-start data: problems, real tools, markup, sampled traces.
+
+Contract: ``build_task_traces(task, ...)`` returns a ``TaskTraces`` with the train / val / test
+traces (val and test problems come from their own splits, so no expression or question is shared
+with training), the ``n_eval`` held-out test problems for the rollout evaluation, the real tools
+by name and the markup. The same arguments always give the same traces.
+
+Default behaviour mix (``DEFAULT_BEHAVIOUR_PROBS``), chosen so the warm-started policy explores
+every behaviour while its tool use already tracks difficulty:
+    arith  easy: mostly direct (the tiny model can learn one-digit sums), medium: half and half,
+           hard: mostly calculator calls (one call or one per step) but some direct answers.
+    kbqa   every hop well known: mostly direct (recited); none: mostly searched; mixed: mostly
+           one search per unknown hop, some searching every hop, some direct answers.
+Kbqa has few questions (600 train with the default world), so ``n_train`` cycles through them,
+each pass in a new order with new behaviour draws; the well-known fact sentences are added
+``fact_repeats`` times as plain text. Its eval tasks are the whole test split (61 questions by
+default; ``n_eval`` caps it): sample each several times (``EvalArgs.samples_per_task``).
+
+Deliberately not done: no curriculum (the mix is the same over the whole run).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lightning_paretopo.data.arith import generate_arith
+from lightning_paretopo.data.kbqa import build_world, generate_kbqa
+from lightning_paretopo.policy.traces import (
+    Trace,
+    arith_trace,
+    kbqa_trace,
+    sample_behaviours,
+    text_trace,
+)
+from lightning_paretopo.rollout.markup import TaggedProtocol
+from lightning_paretopo.tools.calculator import Calculator
+from lightning_paretopo.tools.search import BM25Search
+from lightning_paretopo.types import TaskExample
+
+DEFAULT_BEHAVIOUR_PROBS: dict[str, dict[str, dict[str, float]]] = {
+    "arith": {
+        "easy": {"direct": 0.85, "single_call": 0.15},
+        "medium": {"direct": 0.5, "single_call": 0.5},
+        "hard": {"direct": 0.15, "single_call": 0.5, "per_step": 0.35},
+    },
+    "kbqa": {
+        "known": {"direct": 0.85, "search_all": 0.15},
+        "unknown": {"direct": 0.1, "search": 0.9},
+        "mixed": {"direct": 0.1, "search": 0.75, "search_all": 0.15},
+    },
+}
+
+
+@dataclass
+class TaskTraces:
+    """Everything the warm start needs for one task family."""
+
+    train: list[Trace]
+    val: list[Trace]
+    test: list[Trace]
+    eval_tasks: list[TaskExample]
+    tools: dict[str, Any]
+    protocol: TaggedProtocol
+
+    def summary(self) -> str:
+        counts = Counter((t.tier, t.behaviour) for t in self.train)
+        return ", ".join(f"{tier or 'text'}/{b}: {n}" for (tier, b), n in sorted(counts.items()))
+
+
+def build_task_traces(
+    task: str,
+    n_train: int,
+    n_val: int,
+    n_eval: int,
+    seed: int,
+    behaviour_probs: dict[str, dict[str, float]] | None = None,
+    fact_repeats: int = 4,
+    **kbqa_kwargs: Any,
+) -> TaskTraces:
+    """Build the warm-start data of ``task`` ("arith" or "kbqa"); see the module docstring.
+
+    ``kbqa_kwargs``: ``world_seed``, ``search_k`` (passages per search), ``corpus_dir`` (where
+    the world's corpus is written).
+    """
+    if task not in DEFAULT_BEHAVIOUR_PROBS:
+        raise ValueError(f"task must be one of {sorted(DEFAULT_BEHAVIOUR_PROBS)}, got {task!r}")
+    probs = behaviour_probs or DEFAULT_BEHAVIOUR_PROBS[task]
+    if task == "arith":
+        return _arith(n_train, n_val, n_eval, seed, probs)
+    return _kbqa(n_train, n_val, n_eval, seed, probs, fact_repeats, **kbqa_kwargs)
+
+
+def _arith(n_train: int, n_val: int, n_eval: int, seed: int, probs: dict) -> TaskTraces:
+    protocol, calculator = TaggedProtocol(), Calculator()
+    splits = {
+        "train": generate_arith(n_train, seed, split="train"),
+        "val": generate_arith(n_val, seed, split="val"),
+        "test": generate_arith(n_eval, seed, split="test"),
+    }
+    traces = {
+        name: [
+            arith_trace(t, b, protocol, calculator)
+            for t, b in zip(tasks, sample_behaviours(tasks, probs, seed + i), strict=True)
+        ]
+        for i, (name, tasks) in enumerate(splits.items())
+    }
+    return TaskTraces(
+        traces["train"], traces["val"], traces["test"], splits["test"],
+        {calculator.name: calculator}, protocol,
+    )  # fmt: skip
+
+
+def _kbqa(
+    n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, fact_repeats: int,
+    world_seed: int = 0, search_k: int = 1, corpus_dir: str | Path = "logs/kbqa",
+) -> TaskTraces:  # fmt: skip
+    world = build_world(world_seed)
+    corpus = world.write_corpus(Path(corpus_dir) / f"world-{world_seed}" / "corpus.jsonl")
+    protocol, search = TaggedProtocol(), BM25Search(corpus, index_dir=None, k=search_k)
+    pool = generate_kbqa(world, None, seed, split="train")
+    train_tasks = [
+        task
+        for p in range(math.ceil(n_train / len(pool)))
+        for task in random.Random(f"{seed}:{p}").sample(pool, len(pool))
+    ][:n_train]
+    val_tasks = generate_kbqa(world, None, seed, split="val")[:n_val]
+    test_pool = generate_kbqa(world, None, seed, split="test")
+    eval_tasks = test_pool[: min(n_eval, len(test_pool))]
+
+    def traces(tasks: list[TaskExample], offset: int) -> list[Trace]:
+        behaviours = sample_behaviours(tasks, probs, seed + offset)
+        return [kbqa_trace(t, b, protocol, search) for t, b in zip(tasks, behaviours, strict=True)]
+
+    facts = [text_trace(sentence) for sentence in world.well_known_facts()] * fact_repeats
+    return TaskTraces(
+        traces(train_tasks, 0) + facts, traces(val_tasks, 1), traces(test_pool, 2), eval_tasks,
+        {search.name: search}, protocol,
+    )  # fmt: skip

@@ -1,0 +1,254 @@
+"""Warm start: supervised fine-tuning of a policy on mixed-behaviour tool traces.
+
+Contract:
+    - ``WarmStartDataModule`` builds the traces of one task family (``policy.traces``) from its
+      train split and yields them raw (``list[Trace]`` per batch); the module tokenizes them
+      (``on_before_batch_transfer``), so the tokenizer lives in one place. Validation and test
+      batches are traces of the val and test splits. ``eval_tasks()`` / ``tools()`` /
+      ``protocol`` give the fit-end evaluation its held-out problems, real tools and markup.
+    - ``WarmStartModule`` trains with the token-mean cross-entropy over the policy's own tokens
+      only (prompt and observation tokens are masked), AdamW, linear warmup then cosine decay to
+      ``min_lr_ratio``; logs ``train/loss``, ``train/lr``, ``val/loss``, ``test/loss``.
+    - At fit end (rank zero) it saves model and tokenizer with ``save_pretrained`` to
+      ``output_dir`` (default ``logs/policies/tiny-<task>``) and evaluates them with the rollout
+      engine and the real tools (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``.
+
+Deliberately not done: no packing of traces, no gradient accumulation logic of its own
+(``Trainer(accumulate_grad_batches=...)`` works), no adapter merging before saving (a LoRA
+policy is saved as its adapter, loadable with peft).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from lightning import LightningDataModule, LightningModule
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.data import DataLoader
+
+from lightning_paretopo.policy.evaluate import EvalArgs, evaluate_policy
+from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
+from lightning_paretopo.policy.tiny import build_tiny_policy
+from lightning_paretopo.policy.traces import Trace, collate_traces
+
+log = logging.getLogger(__name__)
+
+
+class WarmStartDataModule(LightningDataModule):
+    """Mixed-behaviour warm-start traces for one task family.
+
+    Args:
+        task: "arith" or "kbqa".
+        n_train: training problems (train split); kbqa adds its fact sentences on top.
+        n_val: validation problems (val split), for ``val/loss``.
+        n_eval: held-out problems (test split) for the fit-end rollout evaluation and ``test``.
+        seed: seeds the problems and the behaviour sampling.
+        batch_size: traces per batch.
+        behaviour_probs: per tier, behaviour -> probability (``"*"`` matches any tier); None
+            uses the task's defaults (``task_traces.DEFAULT_BEHAVIOUR_PROBS``).
+        fact_repeats: kbqa only: copies of each well-known fact sentence in the training set.
+        num_workers: DataLoader workers.
+    """
+
+    def __init__(
+        self,
+        task: Literal["arith", "kbqa"] = "arith",
+        n_train: int = 8000,
+        n_val: int = 256,
+        n_eval: int = 500,
+        seed: int = 0,
+        batch_size: int = 32,
+        behaviour_probs: dict[str, dict[str, float]] | None = None,
+        fact_repeats: int = 4,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if task not in ("arith", "kbqa"):
+            raise ValueError(f"task must be 'arith' or 'kbqa', got {task!r}")
+        for name, value in [("n_train", n_train), ("n_eval", n_eval), ("batch_size", batch_size)]:
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.save_hyperparameters()
+        self.task = task
+        self.data: TaskTraces | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data is None:
+            hp = self.hparams
+            self.data = build_task_traces(
+                hp.task, hp.n_train, hp.n_val, hp.n_eval, hp.seed, hp.behaviour_probs,
+                hp.fact_repeats,
+            )  # fmt: skip
+            log.info("warm-start %s traces: %s", self.task, self.data.summary())
+
+    def _loader(self, traces: list[Trace], shuffle: bool) -> DataLoader:
+        return DataLoader(
+            traces,
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            collate_fn=list,
+            num_workers=self.hparams.num_workers,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.data.train, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.data.val, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.data.test, shuffle=False)
+
+    def eval_tasks(self) -> list:
+        """The ``n_eval`` held-out problems (test split) as ``TaskExample``s."""
+        return self.data.eval_tasks
+
+    def tools(self) -> dict:
+        """The real tools of this task, by name."""
+        return self.data.tools
+
+    @property
+    def protocol(self) -> Any:
+        return self.data.protocol
+
+
+class WarmStartModule(LightningModule):
+    """SFT of a policy on warm-start traces; saves and evaluates it at fit end.
+
+    Args:
+        policy: "tiny" (a fresh tiny Llama), a hub id or a local path.
+        tiny_config: ``tiny_llama_config`` overrides for policy="tiny" (e.g. hidden_size).
+        dtype: parameter dtype for a loaded policy.
+        lora: LoRA settings (see ``load_policy``); None trains all weights.
+        lr: peak learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warmup steps.
+        min_lr_ratio: the cosine decay ends at ``lr * min_lr_ratio``.
+        max_length: traces are cut to this many tokens.
+        init_seed: seeds the tiny policy's initialisation.
+        output_dir: where the policy is saved; None means ``logs/policies/tiny-<task>``.
+        evaluation: the fit-end rollout evaluation.
+        num_threads: ``torch.set_num_threads`` at setup (process-wide); None leaves it. On a
+            small shared CPU 1 is fastest: with 2 threads per process on 2 busy cores a step
+            was 6-10x slower than with 1 (oversubscribed OpenMP threads spin).
+    """
+
+    def __init__(
+        self,
+        policy: str = "tiny",
+        tiny_config: dict[str, int] | None = None,
+        dtype: str = "float32",
+        lora: dict[str, Any] | None = None,
+        lr: float = 3e-3,
+        weight_decay: float = 0.01,
+        warmup_steps: int = 30,
+        min_lr_ratio: float = 0.1,
+        max_length: int = 256,
+        init_seed: int = 0,
+        output_dir: str | None = None,
+        evaluation: EvalArgs | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
+        self.save_hyperparameters()
+        if policy == "tiny":
+            if lora is not None:
+                raise ValueError("lora is for pretrained policies; use policy='tiny' without it")
+            self.model, self.tokenizer = build_tiny_policy(seed=init_seed, **(tiny_config or {}))
+        else:
+            self.model, self.tokenizer = load_policy(policy, dtype=dtype, lora=lora)
+        self.evaluation = evaluation or EvalArgs()
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.num_threads is not None:
+            torch.set_num_threads(self.hparams.num_threads)
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if isinstance(batch, list):
+            return collate_traces(batch, self.tokenizer, self.hparams.max_length)
+        return batch
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        # input_ids / attention_mask / labels: [B, T]; the model shifts labels itself and
+        # averages over the tokens whose label is not -100 (the policy's own tokens).
+        out = self.model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+        )
+        return out.loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], prog_bar=False)
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.log(
+            "val/loss", self._loss(batch), prog_bar=True, batch_size=batch["input_ids"].shape[0]
+        )
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.log("test/loss", self._loss(batch), batch_size=batch["input_ids"].shape[0])
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim >= 2]
+        no_decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": hp.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=hp.lr,
+            betas=(0.9, 0.98),
+        )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, hp.warmup_steps, total, hp.min_lr_ratio)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def resolved_output_dir(self) -> Path:
+        """``output_dir``, or ``logs/policies/tiny-<task>`` with the data module's task."""
+        if self.hparams.output_dir:
+            return Path(self.hparams.output_dir)
+        task = getattr(self.trainer.datamodule, "task", "policy") if self._trainer else "policy"
+        return Path("logs") / "policies" / f"tiny-{task}"
+
+    def on_fit_end(self) -> None:
+        self._save_and_evaluate()
+
+    @rank_zero_only
+    def _save_and_evaluate(self) -> None:
+        out = self.resolved_output_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+        log.info("saved the warm-started policy to %s", out)
+        dm = self.trainer.datamodule
+        if not self.evaluation.enabled or not hasattr(dm, "eval_tasks"):
+            return
+        metrics = evaluate_policy(
+            self.model, self.tokenizer, dm.eval_tasks(), dm.tools(), dm.protocol, self.evaluation,
+            out / "warmstart_eval.md",
+        )  # fmt: skip
+        if self.logger is not None:
+            self.logger.log_metrics(metrics, step=self.global_step)
+            self.logger.save()
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
+    """LR multiplier: linear from 1/warmup to 1 over ``warmup_steps``, then cosine to ``min_ratio``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
