@@ -10,7 +10,7 @@ TORCH_PIN := $(shell grep -oE '"torch==[^"]+"' pyproject.toml | tr -d '"')
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-slow lint format bench clean
+.PHONY: help setup train test test-slow lint format bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install the pinned dependencies (torch first)
+
+train: $(STAMP) ## the quickstart: warm start (if needed) + ParetoPO on tiny arith, CPU
+	WANDB_MODE=$${WANDB_MODE:-offline} $(PY) train.py fit --config configs/quickstart.yaml $(ARGS)
 
 test: $(STAMP) ## run the test suite (everything that needs no GPU, not marked slow)
 	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)

@@ -1,6 +1,15 @@
-"""Lightning callbacks of ParetoPO: the stage switch and the front logger (table and picture)."""
+"""Lightning callbacks of ParetoPO: the stage switch, the front logger (table and picture)
+and the run summary (warm-start and final test points)."""
 
 from lightning_paretopo.callbacks.fronts import FrontLogger, front_table
 from lightning_paretopo.callbacks.stage_switch import StageSwitch, relative_hv_gain
+from lightning_paretopo.callbacks.summary import RunSummary, point_record
 
-__all__ = ["FrontLogger", "StageSwitch", "front_table", "relative_hv_gain"]
+__all__ = [
+    "FrontLogger",
+    "RunSummary",
+    "StageSwitch",
+    "front_table",
+    "point_record",
+    "relative_hv_gain",
+]

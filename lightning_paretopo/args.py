@@ -1,0 +1,181 @@
+"""Groups of related ``ParetoPOModule`` arguments. The signature is the schema: each field's
+docstring becomes its ``--help`` text in LightningCLI, and each group validates itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+METHODS = (
+    "paretopo",
+    "stage1_only",
+    "stage2_only",
+    "accuracy_only",
+    "static",
+    "gdpo",
+    "otc",
+    "hv_meta",
+)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def as_args(cls: type, value: Any) -> Any:
+    """``value`` as a ``cls`` instance: None -> defaults, a dict (as stored in a checkpoint's
+    hyper-parameters) -> ``cls(**value)``, an instance -> itself."""
+    if value is None:
+        return cls()
+    if isinstance(value, dict):
+        return cls(**value)
+    return value
+
+
+@dataclass
+class PolicyArgs:
+    """Which policy to train and how to load it."""
+
+    name_or_path: str = "logs/policies/tiny-arith"
+    """Hugging Face hub id (e.g. Qwen/Qwen2.5-1.5B-Instruct) or a local save_pretrained dir."""
+    warmstart: str | None = None
+    """Warm-start config (e.g. configs/warmstart/arith.yaml) run first when name_or_path is a
+    missing local directory. None: a missing policy is an error."""
+    dtype: str = "float32"
+    """Parameter dtype: float32, bfloat16 or float16 (the compute dtype under 4-bit)."""
+    lora: dict[str, Any] | None = None
+    """LoRA settings for peft (r, lora_alpha, lora_dropout, target_modules); None = full model."""
+    load_in_4bit: bool = False
+    """QLoRA: NF4 base weights through bitsandbytes (needs lora)."""
+    gradient_checkpointing: bool = False
+    """Trade compute for memory in the training forward passes."""
+
+
+@dataclass
+class RolloutArgs:
+    """How trajectories are sampled."""
+
+    group_size: int = 8
+    """G: rollouts per prompt; group statistics are taken over them."""
+    protocol: str = "tagged"
+    """Tool markup: "tagged" (<calc>..</calc>) or "chat" (hermes <tool_call> via the chat template)."""
+    max_turns: int = 4
+    """Policy turns per trajectory."""
+    max_new_tokens: int = 48
+    """Sampled tokens per turn."""
+    max_total_tokens: int = 256
+    """Tokens per trajectory: prompt, actions and observations."""
+    temperature: float = 1.0
+    """Sampling temperature for training rollouts."""
+    top_p: float = 1.0
+    """Nucleus sampling threshold for training rollouts."""
+    val_greedy: bool = True
+    """Greedy decoding for validation and test (False: sample at ``temperature``)."""
+
+    def __post_init__(self) -> None:
+        _check(
+            self.group_size >= 2,
+            f"rollout.group_size must be >= 2 (got {self.group_size}): "
+            "group statistics need at least two rollouts per prompt",
+        )
+        _check(
+            self.protocol in ("tagged", "chat"),
+            f"rollout.protocol must be 'tagged' or 'chat', got {self.protocol!r}",
+        )
+
+
+@dataclass
+class Stage1Args:
+    """Stage 1: hypervolume-guided dynamic scalarisation (ALGORITHM.md S1, S2)."""
+
+    alpha: float = 0.3
+    """EMA rate of the policy point p."""
+    eta: float = 0.2
+    """Step size of the weight update toward the HV-gradient direction."""
+    w_min: float = 0.05
+    """Floor of each weight before renormalising."""
+    update_every: int = 1
+    """Steps between weight updates."""
+    init_weights: list[float] | None = None
+    """Initial weights on the simplex; None = uniform."""
+    scale: str = "group"
+    """Advantage scaling: "group" (divide by the group std) or "none"."""
+
+    def __post_init__(self) -> None:
+        _check(
+            self.scale in ("group", "none"),
+            f"method.stage1.scale must be 'group' or 'none', got {self.scale!r}",
+        )
+
+
+@dataclass
+class Stage2Args:
+    """Stage 2: Pareto-rank advantages with dominance-aware credit (S3, S4)."""
+
+    tie_break: str = "utility"
+    """Within-front tie-break: utility (under the frozen w*), crowding, domination or none."""
+    tau: float = 0.5
+    """Tie-break scale, 0 <= tau < 1 so a tie-break never crosses a front."""
+    credit: bool = True
+    """Action-level credit: route each objective's blame/credit to the tokens it concerns."""
+
+    def __post_init__(self) -> None:
+        ties = ("utility", "crowding", "domination", "none")
+        _check(
+            self.tie_break in ties,
+            f"method.stage2.tie_break must be one of {list(ties)}, got {self.tie_break!r}",
+        )
+        _check(
+            0 <= self.tau < 1,
+            f"method.stage2.tau must satisfy 0 <= tau < 1 (a tie-break never crosses a front), "
+            f"got {self.tau}",
+        )
+
+
+@dataclass
+class LossArgs:
+    """The clipped token-level policy gradient."""
+
+    clip_eps: float = 0.2
+    """Lower (and default upper) clip range of the importance ratio."""
+    clip_eps_high: float | None = None
+    """Upper clip range; None = clip_eps."""
+    kl_beta: float = 0.0
+    """Weight of the k3 KL penalty to the reference policy (0 = off)."""
+    aggregation: str = "token-mean"
+    """token-mean over the batch, or seq-mean."""
+    ppo_epochs: int = 1
+    """Optimisation passes over each rollout batch (1: the ratio is exactly 1)."""
+    micro_batch_size: int | None = None
+    """Rows per forward/backward pass (gradient accumulation); None = the whole batch."""
+    max_grad_norm: float | None = 1.0
+    """Gradient clipping norm; None = off."""
+
+    def __post_init__(self) -> None:
+        _check(self.ppo_epochs >= 1, f"loss.ppo_epochs must be >= 1, got {self.ppo_epochs}")
+        _check(
+            self.aggregation in ("token-mean", "seq-mean"),
+            f"loss.aggregation must be 'token-mean' or 'seq-mean', got {self.aggregation!r}",
+        )
+
+
+@dataclass
+class MethodArgs:
+    """Which advantage signal trains the policy (ALGORITHM.md, Baselines)."""
+
+    name: str = "paretopo"
+    """One of paretopo, stage1_only, stage2_only, accuracy_only, static, gdpo, otc, hv_meta."""
+    weights: list[float] | None = None
+    """Static weights for static / gdpo / hv_meta (one per objective); None = uniform."""
+    otc_c: float = 1.0
+    """OTC smoothing constant c in cos(m*pi/(2m+c))."""
+    stage1: Stage1Args = field(default_factory=Stage1Args)
+    stage2: Stage2Args = field(default_factory=Stage2Args)
+
+    def __post_init__(self) -> None:
+        _check(
+            self.name in METHODS, f"method.name must be one of {list(METHODS)}, got {self.name!r}"
+        )
+        self.stage1 = as_args(Stage1Args, self.stage1)
+        self.stage2 = as_args(Stage2Args, self.stage2)

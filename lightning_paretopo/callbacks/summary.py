@@ -1,0 +1,108 @@
+"""``RunSummary``: the warm-start and final test points of a run, in ``summary.json``.
+
+At fit start (not on resume: the first point is kept in the callback state) the policy is rolled
+out once on the DataModule's test set; at fit end again. Each point has accuracy, tool_calls,
+tool_productivity and hypervolume (the HV of the point's normalised reward vector against the
+zero reference, i.e. the product of its coordinates). ``summary.json`` in the run directory also
+holds the method, the switch step and the wall time of the fit; the two points are logged side
+by side at INFO level.
+
+Rank 0 evaluates the whole test set; other ranks skip (nothing here communicates).
+Deliberately not done: no per-tier breakdown (see ``policy.evaluate`` for the warm start's).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from lightning_paretopo.pareto import hypervolume
+
+log = logging.getLogger(__name__)
+
+
+def point_record(result: dict[str, Any]) -> dict[str, Any]:
+    """The reported fields of one evaluation (``ParetoPOModule.evaluate``)."""
+    point = torch.tensor(result["point"], dtype=torch.float64)  # [K]
+    hv = 0.0 if torch.isnan(point).any() else hypervolume(point[None], torch.zeros_like(point))
+    return {
+        "n": result["n"],
+        "accuracy": result["accuracy"],
+        "tool_calls": result["tool_calls"],
+        "tool_productivity": result["tool_productivity"],
+        "hypervolume": hv,
+        "point": result["point"],
+    }
+
+
+class RunSummary(Callback):
+    """Evaluate on the test set before and after training and write ``summary.json``.
+
+    Args:
+        dirpath: where summary.json goes; default the trainer's log_dir (or default_root_dir).
+        evaluate_start: also evaluate the starting (warm-start) policy.
+    """
+
+    def __init__(self, dirpath: str | None = None, evaluate_start: bool = True) -> None:
+        self.dirpath = dirpath
+        self.evaluate_start = evaluate_start
+        self.start: dict[str, Any] | None = None
+        self.elapsed_s = 0.0
+        self._t0 = 0.0
+
+    def run_dir(self, trainer: pl.Trainer) -> Path:
+        return Path(self.dirpath or trainer.log_dir or trainer.default_root_dir)
+
+    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        loader = trainer.datamodule.test_dataloader()
+        return point_record(pl_module.evaluate(loader))
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._t0 = time.perf_counter()
+        if self.evaluate_start and self.start is None and trainer.is_global_zero:
+            log.info("evaluating the starting policy on the test set")
+            self.start = self._evaluate(trainer, pl_module)
+            log.info("start point: %s", _line(self.start))
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.elapsed_s += time.perf_counter() - self._t0
+        if not trainer.is_global_zero:
+            return
+        final = self._evaluate(trainer, pl_module)
+        summary = {
+            "method": getattr(pl_module, "method", None),
+            "start": self.start,
+            "final": final,
+            "switch_step": getattr(pl_module, "switch_step", None),
+            "global_step": trainer.global_step,
+            "wall_time_s": round(self.elapsed_s, 1),
+        }
+        path = self.run_dir(trainer) / "summary.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2))
+        if self.start is not None:
+            log.info("start point: %s", _line(self.start))
+        log.info("final point: %s", _line(final))
+        log.info("summary written to %s", path)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "elapsed_s": self.elapsed_s}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.start = state_dict["start"]
+        self.elapsed_s = state_dict["elapsed_s"]
+
+
+def _line(record: dict[str, Any]) -> str:
+    return (
+        f"accuracy {record['accuracy']:.3f}  tool_calls {record['tool_calls']:.3f}  "
+        f"tool_productivity {record['tool_productivity']:.3f}  hv {record['hypervolume']:.4f}  "
+        f"(n={record['n']})"
+    )

@@ -1,0 +1,108 @@
+"""Method dispatch: which advantage signal each method of ALGORITHM.md trains on.
+
+``method_advantages`` maps (method, stage, rewards, rollout) to token advantages [N, T]; it is a
+pure function, so every baseline runs through the same rollout, reward and loss code.
+
+| method          | trajectory advantage A [N]                               | tokens         |
+|-----------------|----------------------------------------------------------|----------------|
+| paretopo        | stage 1: scalarised (dynamic w); stage 2: Pareto rank    | stage 2 credit |
+| stage1_only     | scalarised with the dynamic weights, never switches      | uniform        |
+| stage2_only     | Pareto rank from step 0, w* = the initial weights        | credit         |
+| accuracy_only   | GRPO on the accuracy objective alone                     | uniform        |
+| static          | scalarised with fixed weights                            | uniform        |
+| gdpo            | per-objective group z-scores, weighted sum               | uniform        |
+| otc             | OTC-GRPO reward r_tool * r_correct, group-normalised     | uniform        |
+| hv_meta         | static weights x (0.5 + 1.5 tanh(val HV contribution))   | uniform        |
+
+"uniform" means a_it = A_i on every sampled token. Not done here: weights, archive, stage
+(``module.py``), the loss (``losses.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from lightning_paretopo.advantages import (
+    gdpo_advantages,
+    hv_meta_advantages,
+    otc_advantages,
+    pareto_rank_advantages,
+    scalarized_advantages,
+    token_advantages,
+)
+from lightning_paretopo.args import MethodArgs
+from lightning_paretopo.types import RolloutBatch
+
+
+@dataclass
+class AdvantageInputs:
+    """What a method may read at one step.
+
+    Attributes:
+        R: [N, K] normalised rewards.
+        R_raw: [N, K] raw rewards (OTC reads correctness from the accuracy column).
+        batch: the rollout (action_mask, tool calls, group size).
+        masks: [N, K, T] attribution masks of the objectives.
+        weights: [K] the weights this method scalarises with at this step.
+        accuracy_index: column of the accuracy objective, or None.
+        hv_contribution: the latest validation point's HV contribution (hv_meta).
+    """
+
+    R: Tensor
+    R_raw: Tensor
+    batch: RolloutBatch
+    masks: Tensor
+    weights: Tensor
+    accuracy_index: int | None
+    hv_contribution: float = 0.0
+
+
+def uses_pareto_rank(method: str, stage: int) -> bool:
+    """True where the step's advantages are Pareto ranks (stage 2 of paretopo, stage2_only)."""
+    return method == "stage2_only" or (method == "paretopo" and stage == 2)
+
+
+def _need_accuracy(method: str, accuracy_index: int | None) -> int:
+    if accuracy_index is None:
+        raise ValueError(f"method {method!r} needs an objective named 'accuracy' in objectives")
+    return accuracy_index
+
+
+def trajectory_advantages(args: MethodArgs, stage: int, x: AdvantageInputs) -> Tensor:
+    """[N] trajectory advantages A_i of the configured method at this stage."""
+    G, name, scale = x.batch.group_size, args.name, args.stage1.scale
+    if uses_pareto_rank(name, stage):
+        s2 = args.stage2
+        return pareto_rank_advantages(x.R, G, x.weights, s2.tie_break, s2.tau)
+    if name in ("paretopo", "stage1_only", "static"):
+        return scalarized_advantages(x.R, x.weights, G, scale)
+    if name == "accuracy_only":
+        k = _need_accuracy(name, x.accuracy_index)
+        return scalarized_advantages(x.R[:, k : k + 1], torch.ones(1, dtype=x.R.dtype), G, scale)
+    if name == "gdpo":
+        return gdpo_advantages(x.R, x.weights, G)
+    if name == "otc":
+        k = _need_accuracy(name, x.accuracy_index)
+        correct = x.R_raw[:, k] > 0.5  # [N]
+        return otc_advantages(correct, x.batch.tool_calls, G, c=args.otc_c, scale=scale)
+    if name == "hv_meta":
+        contribution = max(0.0, x.hv_contribution)
+        return hv_meta_advantages(x.R, x.weights, G, contribution, scale)
+    raise ValueError(f"unknown method {name!r}")
+
+
+def method_advantages(args: MethodArgs, stage: int, x: AdvantageInputs) -> tuple[Tensor, Tensor]:
+    """Trajectory and token advantages for one step.
+
+    Returns:
+        (A [N], a [N, T]) in float32: a_it = A_i sum_k beta_ik M_k(i, t) under Pareto ranks
+        with credit on, else A_i on every sampled token.
+    """
+    A = trajectory_advantages(args, stage, x)  # [N]
+    credit = uses_pareto_rank(args.name, stage) and args.stage2.credit
+    action_mask = x.batch.action_mask
+    a = token_advantages(A, x.R.to(A.dtype), x.batch.group_size, x.masks, credit, action_mask)
+    return A.float(), a.float()  # [N], [N, T]

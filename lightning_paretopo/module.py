@@ -1,0 +1,358 @@
+"""``ParetoPOModule``: wires rollout -> rewards [N, K] -> advantages -> loss. Lightning owns the loop.
+
+One training step (B prompts from the DataModule, G rollouts each, N = B*G):
+1. the ``RolloutEngine`` samples N multi-turn trajectories with real tool calls;
+2. the reward heads give R_raw and R (normalised) [N, K];
+3. the stage-1 state (``HypervolumeWeights``: EMA point, global archive, weights) takes the batch
+   point; every method tracks it, so train/hv is comparable across runs;
+4. ``method_advantages`` gives token advantages [N, T] for the configured method and stage;
+5. ``ppo_epochs`` passes of the clipped policy gradient (manual optimisation, micro-batched).
+
+Validation and test roll out each held-out task once (greedy by default) and log
+val/accuracy, val/tool_calls, val/tool_productivity (correct / calls) and val/hv, the HV of the
+non-dominated set of this run's validation points. Stage, switch step, w*, the stage-1 state,
+the validation archive and the sampling RNG are saved in every checkpoint, so ``--ckpt_path``
+resumes exactly. The switch itself is made by ``callbacks.StageSwitch``.
+
+Deliberately not done: no value model, no reference-model copy for full fine-tuning unless
+``loss.kl_beta > 0``, no KV-cache reuse between rollout and training forward passes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import asdict, replace
+from typing import Any
+
+import torch
+from lightning import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+
+from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs, as_args
+from lightning_paretopo.evaluation import REPORTED, EvalAccumulator, add_validation_point
+from lightning_paretopo.methods import AdvantageInputs, method_advantages
+from lightning_paretopo.optimization import policy_update
+from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
+from lightning_paretopo.policy.ensure import ensure_policy
+from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.rewards import RewardHeads
+from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
+from lightning_paretopo.rollout_rng import RolloutRNG
+from lightning_paretopo.tools import build_tools
+from lightning_paretopo.tools.registry import TOOL_CLASSES
+from lightning_paretopo.types import RolloutBatch, TaskExample
+
+log = logging.getLogger(__name__)
+
+
+def _adamw(params: Any) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0)
+
+
+class ParetoPOModule(LightningModule):
+    """The policy and its reward heads, trained with ParetoPO or one of its baselines.
+
+    Args:
+        policy: which causal LM to train and how to load it (``PolicyArgs``).
+        objectives: the reward heads, in column order; default accuracy + tool_efficiency
+            (budget 4).
+        method: the advantage signal and its stage-1/stage-2 settings (``MethodArgs``).
+        rollout: sampling settings (``RolloutArgs``).
+        loss: policy-gradient settings (``LossArgs``).
+        tools: tool name -> constructor kwargs; None takes the DataModule's ``tools``.
+        optimizer: optimizer factory over the trainable parameters (default AdamW, lr 1e-5).
+        scheduler: optional LR scheduler factory, stepped once per training step.
+        seed: seeds the rollout sampler (its state is checkpointed).
+    """
+
+    def __init__(
+        self,
+        policy: PolicyArgs | None = None,
+        objectives: RewardHeads | None = None,
+        method: MethodArgs | None = None,
+        rollout: RolloutArgs | None = None,
+        loss: LossArgs | None = None,
+        tools: dict[str, dict[str, Any]] | None = None,
+        optimizer: OptimizerCallable = _adamw,
+        scheduler: LRSchedulerCallable | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.policy_args = as_args(PolicyArgs, policy)
+        self.method_args = as_args(MethodArgs, method)
+        self.rollout_args = as_args(RolloutArgs, rollout)
+        self.loss_args = as_args(LossArgs, loss)
+        # Plain dicts, not dataclasses: torch.load(weights_only=True), the default with which
+        # Lightning resumes from a local --ckpt_path, refuses unknown classes in a checkpoint.
+        args = {"policy": self.policy_args, "method": self.method_args}
+        args |= {"rollout": self.rollout_args, "loss": self.loss_args}
+        self.save_hyperparameters(
+            {**{k: asdict(v) for k, v in args.items()}, "tools": tools, "seed": seed}
+        )
+        self.automatic_optimization = False
+        self.objectives = objectives or RewardHeads.from_names(["accuracy", "tool_efficiency"])
+        self.method = self.method_args.name
+        self.tool_args = tools
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.seed = seed
+        K = len(self.objectives)
+        self.objective_names = self.objectives.names
+        self.accuracy_index = (
+            self.objective_names.index("accuracy") if "accuracy" in self.objective_names else None
+        )
+        self._check_names(tools)
+        self.static_weights = self._static_weights(K)
+        s1 = self.method_args.stage1
+        self.hv_weights = HypervolumeWeights(
+            K, s1.alpha, s1.eta, s1.w_min, s1.update_every, init_weights=s1.init_weights
+        )
+        self.stage = 2 if self.method_args.name == "stage2_only" else 1
+        self.switch_step: int | None = 0 if self.stage == 2 else None
+        self.frozen_weights = self.hv_weights.weights.clone() if self.stage == 2 else None
+        self.val_archive = ParetoArchive(ref=torch.zeros(K, dtype=torch.float64))
+        self.val_history: list[dict[str, Any]] = []
+        self.hv_contribution = 0.0
+        self.last_test: dict[str, Any] | None = None
+        self.policy: torch.nn.Module | None = None
+        self.tokenizer: Any = None
+        self.engine: RolloutEngine | None = None
+        self._ref_policy: torch.nn.Module | None = None
+        self._rng = RolloutRNG(seed)
+        self._eval_generator: torch.Generator | None = None
+        self._eval = EvalAccumulator(self.objective_names, self.accuracy_index)
+
+    def _check_names(self, tools: dict[str, dict[str, Any]] | None) -> None:
+        """Fail at construction, not at the first step: unknown tools, a missing accuracy."""
+        if self.method in ("accuracy_only", "otc") and self.accuracy_index is None:
+            raise ValueError(
+                f"method.name={self.method!r} needs an objective named 'accuracy'; add it to "
+                f"objectives (got {self.objective_names})"
+            )
+        unknown = sorted(set(tools or {}) - set(TOOL_CLASSES))
+        if unknown:
+            raise ValueError(f"tools: unknown {unknown}; choose from {sorted(TOOL_CLASSES)}")
+
+    def _static_weights(self, K: int) -> torch.Tensor:
+        w = self.method_args.weights
+        if w is None:
+            return torch.full((K,), 1.0 / K, dtype=torch.float64)
+        if len(w) != K or min(w) < 0 or sum(w) <= 0:
+            raise ValueError(
+                f"method.weights must be {K} non-negative numbers (one per objective "
+                f"{self.objectives.names}) with a positive sum, got {w}"
+            )
+        t = torch.tensor(w, dtype=torch.float64)
+        return t / t.sum()
+
+    # ----------------------------------------------------------------- set-up
+    def configure_model(self) -> None:
+        if self.policy is not None:
+            return
+        args = self.policy_args
+        ensure_policy(args.name_or_path, args.warmstart)  # warm-starts a missing tiny policy
+        self.policy, self.tokenizer = load_policy(
+            args.name_or_path, args.dtype, args.lora, args.load_in_4bit
+        )
+        if args.gradient_checkpointing:
+            self.policy.gradient_checkpointing_enable()
+        if self.loss_args.kl_beta > 0 and args.lora is None:
+            self._ref_policy = copy.deepcopy(self.policy).requires_grad_(False)
+
+    def setup(self, stage: str) -> None:
+        self.configure_model()
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if self.tool_args is not None:
+            tools = build_tools(list(self.tool_args), **self.tool_args)
+        elif dm is not None and getattr(dm, "tools", None):
+            tools = build_tools(list(dm.tools), **dict(getattr(dm, "tool_kwargs", {}) or {}))
+        else:
+            tools = {}
+        r = self.rollout_args
+        protocol = (
+            TaggedProtocol() if r.protocol == "tagged" else ChatTemplateProtocol(self.tokenizer)
+        )
+        self.engine = RolloutEngine(
+            protocol,
+            tools,
+            r.max_turns,
+            r.max_new_tokens,
+            r.max_total_tokens,
+            r.temperature,
+            r.top_p,
+        )
+
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.policy.parameters() if p.requires_grad]
+        opt = self.optimizer_factory(params)
+        if self.scheduler_factory is None:
+            return opt
+        return {"optimizer": opt, "lr_scheduler": self.scheduler_factory(opt)}
+
+    # --------------------------------------------------------------- training
+    def current_weights(self) -> torch.Tensor:
+        """[K] the weights this step scalarises with (dynamic, frozen or static)."""
+        name = self.method_args.name
+        if self.stage == 2:
+            return self.frozen_weights
+        if name in ("paretopo", "stage1_only"):
+            return self.hv_weights.weights
+        return self.static_weights
+
+    def switch_to_stage2(self, step: int) -> None:
+        """Freeze w* = the current weights and move to Pareto-rank advantages (once)."""
+        if self.stage == 2:
+            return
+        self.frozen_weights = self.hv_weights.weights.clone()
+        self.stage, self.switch_step = 2, int(step)
+        log.info("stage switch at step %d; frozen weights %s", step, self.frozen_weights.tolist())
+
+    def rollout(
+        self,
+        tasks: list[TaskExample],
+        group_size: int,
+        greedy: bool,
+        generator: torch.Generator | None = None,
+    ) -> RolloutBatch:
+        """Sample ``group_size`` trajectories per task with the current policy (no grad).
+
+        ``generator`` defaults to the training stream (``rollout_rng.RolloutRNG``).
+        """
+        device = next(self.policy.parameters()).device
+        if generator is None:
+            generator = self._rng.train(device, self.global_rank)
+        self.engine.sampling.do_sample = not greedy
+        batch = self.engine.generate(self.policy, self.tokenizer, tasks, group_size, generator)
+        tensors = ("input_ids", "attention_mask", "action_mask", "tool_calls")
+        return replace(batch, **{name: getattr(batch, name).to(device) for name in tensors})
+
+    def training_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
+        G = self.rollout_args.group_size
+        batch = self.rollout(tasks, G, greedy=False)
+        rows = [task for task in tasks for _ in range(G)]
+        R_raw, R = self.objectives(batch, rows)  # [N, K] each, float64
+        self.hv_weights.step(nan_mean_point(R))
+        weights = self.current_weights()
+        inputs = AdvantageInputs(
+            R,
+            R_raw,
+            batch,
+            self.objectives.masks(batch),
+            weights,
+            self.accuracy_index,
+            self.hv_contribution,
+        )
+        A, a = method_advantages(self.method_args, self.stage, inputs)  # [N], [N, T]
+        stats = policy_update(self, batch, a, self.loss_args, self._ref_policy)
+        self._log_train(R_raw, batch, weights, A, stats)
+
+    def _log_train(
+        self,
+        R_raw: torch.Tensor,
+        batch: RolloutBatch,
+        weights: torch.Tensor,
+        A: torch.Tensor,
+        stats: dict[str, float],
+    ) -> None:
+        metrics: dict[str, float] = {}
+        for k, name in enumerate(self.objective_names):
+            column = R_raw[:, k]
+            if not torch.isnan(column).all():
+                metrics[f"train/reward/{name}"] = float(column.nanmean())
+            metrics[f"train/weights/{name}"] = float(weights[k])
+        if self.accuracy_index is not None:
+            metrics["train/accuracy"] = float(R_raw[:, self.accuracy_index].nanmean())
+        metrics["train/tool_calls"] = float(batch.tool_calls.float().mean())
+        metrics["train/invalid_calls"] = float(batch.invalid_calls.float().mean())
+        metrics["train/truncated"] = float(batch.truncated.float().mean())
+        metrics["train/response_tokens"] = float(batch.action_mask.sum(1).float().mean())
+        metrics["train/hv"] = self.hv_weights.hypervolume
+        metrics["train/stage"] = float(self.stage)
+        metrics["train/advantage_abs"] = float(A.abs().mean())
+        metrics.update({f"train/loss/{k}": v for k, v in stats.items()})
+        self.log_dict(metrics, prog_bar=False, batch_size=len(batch))
+        self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)
+
+    # ------------------------------------------------------------- evaluation
+    def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator) -> tuple:
+        """(R_raw [N, K], R [N, K], batch) of one rollout per task."""
+        batch = self.rollout(tasks, 1, self.rollout_args.val_greedy, generator)
+        return (*self.objectives(batch, tasks), batch)
+
+    def _new_eval_generator(self) -> torch.Generator:
+        device = next(self.policy.parameters()).device
+        return self._rng.evaluation(device, self.global_rank, self.global_step)
+
+    @torch.no_grad()
+    def evaluate(self, batches: Any) -> dict[str, Any]:
+        """Roll out every task of ``batches`` (lists of tasks) once; this process only."""
+        acc = EvalAccumulator(self.objective_names, self.accuracy_index)
+        generator = self._new_eval_generator()
+        for tasks in batches:
+            acc.add(*self._eval_batch(tasks, generator))
+        return acc.summarize(acc.sums(torch.device("cpu")))
+
+    def validation_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
+        self._eval.add(*self._eval_batch(tasks, self._eval_generator))
+
+    test_step = validation_step
+
+    def on_validation_epoch_start(self) -> None:
+        self._eval.reset()
+        self._eval_generator = self._new_eval_generator()
+
+    on_test_epoch_start = on_validation_epoch_start
+
+    def _gathered_eval(self) -> dict[str, Any]:
+        sums = self._eval.sums(self.device)  # [S]
+        gathered = self.all_gather(sums)
+        if gathered.dim() == 2:
+            gathered = gathered.sum(dim=0)
+        return self._eval.summarize(gathered.cpu())
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        result = self._gathered_eval()
+        hv, contribution = add_validation_point(self.val_archive, result["point"])
+        if contribution is not None:
+            self.hv_contribution = contribution
+        metrics = {f"val/{k}": float(result[k]) for k in REPORTED} | {"val/hv": hv}
+        self.log_dict(metrics, prog_bar=True)
+        self.val_history.append(
+            {
+                "step": int(self.global_step),
+                **{k[4:]: v for k, v in metrics.items()},
+                "stage": self.stage,
+                "weights": self.current_weights().tolist(),
+                "point": result["point"],
+            }
+        )
+
+    def on_test_epoch_end(self) -> None:
+        result = self._gathered_eval()
+        self.last_test = result
+        self.log_dict({f"test/{k}": float(result[k]) for k in REPORTED})
+
+    # ------------------------------------------------------------ checkpoint
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["paretopo"] = {
+            "stage": self.stage,
+            "switch_step": self.switch_step,
+            "frozen_weights": self.frozen_weights,
+            "hv_weights": self.hv_weights.state_dict(),
+            "val_archive": self.val_archive.state_dict(),
+            "val_history": self.val_history,
+            "hv_contribution": self.hv_contribution,
+            "generator": self._rng.state_dict(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint["paretopo"]
+        self.stage, self.switch_step = state["stage"], state["switch_step"]
+        self.frozen_weights = state["frozen_weights"]
+        self.hv_weights.load_state_dict(state["hv_weights"])
+        self.val_archive.load_state_dict(state["val_archive"])
+        self.val_history = list(state["val_history"])
+        self.hv_contribution = state["hv_contribution"]
+        self._rng.load_state_dict(state["generator"])

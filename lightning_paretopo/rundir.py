@@ -1,0 +1,87 @@
+"""One fixed directory per run, filled into every path a config leaves empty.
+
+A run of experiment E (the config file's stem, e.g. ``quickstart``) with method M and seed S
+lives in ``logs/E/M-sS/`` (M with its static weights, e.g. ``static_0.8_0.2``): ``config.yaml``, ``checkpoints/`` (``last.ckpt``, so ``--ckpt_path
+last`` resumes), ``fronts.png``, ``summary.json``, the CSV log under ``csv/`` and the W&B run
+under ``wandb/``. W&B runs are grouped by method, so one project compares fronts across runs.
+
+``fill_run_dir`` edits a parsed (not yet instantiated) LightningCLI config in place and only
+fills values that are empty (None, or a logger's own default such as ``save_dir="."``), so anything a config or the command line sets wins. Because
+the directory is computed after all sources are merged, a method or seed given on the command
+line reaches it (unlike a ``${...}`` interpolation under parser_mode "omegaconf").
+
+Deliberately not done: no timestamped or versioned directories (resume needs a fixed path).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+DIR_CALLBACKS = ("FrontLogger", "RunSummary")
+
+
+def method_label(method: str, weights: list[float] | None) -> str:
+    """The method's name, plus its static weights when given: ``static_0.8_0.2``."""
+    if not weights or method in ("paretopo", "stage1_only", "stage2_only", "accuracy_only", "otc"):
+        return method
+    return "_".join([method, *(f"{w:g}" for w in weights)])
+
+
+def run_dir_for(experiment: str, label: str, seed: int | None, root: str = "logs") -> Path:
+    """``logs/<experiment>/<label>-s<seed>``."""
+    return Path(root) / experiment / f"{label}-s{0 if seed is None else seed}"
+
+
+def _get(node: Any, key: str) -> Any:
+    try:
+        return node[key]
+    except (KeyError, TypeError):
+        return getattr(node, key, None)
+
+
+def _fill(init_args: Any, key: str, value: Any, defaults: tuple[Any, ...] = ()) -> None:
+    """Set ``key`` unless the config chose a value (None or a class default counts as unset)."""
+    if init_args is not None and _get(init_args, key) in (None, *defaults):
+        init_args[key] = value
+
+
+def _entries(node: Any) -> list[Any]:
+    if node is None or isinstance(node, bool):
+        return []
+    return list(node) if isinstance(node, list) else [node]
+
+
+def fill_run_dir(config: Any, experiment: str) -> Path | None:
+    """Fill the run directory into ``config`` (a subcommand's Namespace); returns it.
+
+    Returns None (and changes nothing) when the model is not a ``ParetoPOModule`` config, i.e.
+    has no ``model.init_args.method``.
+    """
+    model_args = _get(_get(config, "model"), "init_args")
+    method_args = _get(model_args, "method")
+    if _get(method_args, "name") is None:
+        return None
+    method = method_label(_get(method_args, "name"), _get(method_args, "weights"))
+    seed = _get(config, "seed_everything")
+    seed = None if isinstance(seed, bool) else seed
+    run_dir = run_dir_for(experiment, method, seed)
+    trainer = config["trainer"]
+    if trainer["default_root_dir"] is None:
+        trainer["default_root_dir"] = str(run_dir)
+    for logger in _entries(trainer["logger"]):
+        kind, init_args = str(_get(logger, "class_path")), _get(logger, "init_args")
+        _fill(init_args, "save_dir", str(run_dir), defaults=(".",))
+        if kind.endswith("WandbLogger"):
+            _fill(init_args, "group", method)
+            _fill(init_args, "name", f"{experiment}-{method}-s{seed}")
+            _fill(init_args, "project", "lightning-paretopo")
+        elif kind.endswith("CSVLogger"):
+            _fill(init_args, "name", "csv", defaults=("lightning_logs",))
+    for callback in _entries(trainer["callbacks"]):
+        kind, init_args = str(_get(callback, "class_path")), _get(callback, "init_args")
+        if kind.endswith("ModelCheckpoint"):
+            _fill(init_args, "dirpath", str(run_dir / "checkpoints"))
+        elif kind.rsplit(".", 1)[-1] in DIR_CALLBACKS:
+            _fill(init_args, "dirpath", str(run_dir))
+    return run_dir
