@@ -146,7 +146,9 @@ class LossArgs:
     aggregation: str = "token-mean"
     """token-mean over the batch, or seq-mean."""
     ppo_epochs: int = 1
-    """Optimisation passes over each rollout batch (1: the ratio is exactly 1)."""
+    """Optimisation passes over each rollout batch (1: the ratio is exactly 1). Each pass is one
+    optimizer step, so trainer.global_step (max_steps, the switch step) advances ppo_epochs per
+    rollout batch."""
     micro_batch_size: int | None = None
     """Rows per forward/backward pass (gradient accumulation); None = the whole batch."""
     max_grad_norm: float | None = 1.0

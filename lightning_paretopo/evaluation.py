@@ -13,7 +13,13 @@ normalised reward vector. ``summarize`` turns the (rank-summed) sums into
 and returns val/hv (the HV of their non-dominated set against the zero reference) and the point's
 HV contribution (what ``hv_meta`` reads); a point with a NaN entry is not archived.
 
-Not done here: logging (the module logs).
+``train_metrics`` gives the per-step training report of ALGORITHM.md ("What a run must
+report") that depends on the rollout alone: train/reward/<objective> (the nan-aware mean raw
+reward; left out when the objective applies to no row), train/weights/<objective>,
+train/accuracy, train/tool_calls, train/invalid_calls, train/truncated and
+train/response_tokens (means per trajectory).
+
+Not done here: logging (the module logs, adding train/hv, train/stage and the loss statistics).
 """
 
 from __future__ import annotations
@@ -92,3 +98,34 @@ def add_validation_point(archive: ParetoArchive, point: list[float]) -> tuple[fl
         archive.add(p.unsqueeze(0))
     hv = archive.hypervolume() if len(archive) else 0.0
     return hv, contribution
+
+
+def train_metrics(
+    names: list[str],
+    accuracy_index: int | None,
+    R_raw: Tensor,
+    batch: RolloutBatch,
+    weights: Tensor,
+) -> dict[str, float]:
+    """The rollout part of the training report (module docstring).
+
+    Args:
+        names: objective names, in column order.
+        accuracy_index: the accuracy column, or None.
+        R_raw: [N, K] raw rewards (NaN = not applicable).
+        batch: the rollout (tool calls, invalid calls, truncation, action mask).
+        weights: [K] the weights this step scalarised with.
+    """
+    metrics: dict[str, float] = {}
+    for k, name in enumerate(names):
+        column = R_raw[:, k]  # [N]
+        if not torch.isnan(column).all():
+            metrics[f"train/reward/{name}"] = float(column.nanmean())
+        metrics[f"train/weights/{name}"] = float(weights[k])
+    if accuracy_index is not None:
+        metrics["train/accuracy"] = float(R_raw[:, accuracy_index].nanmean())
+    metrics["train/tool_calls"] = float(batch.tool_calls.float().mean())
+    metrics["train/invalid_calls"] = float(batch.invalid_calls.float().mean())
+    metrics["train/truncated"] = float(batch.truncated.float().mean())
+    metrics["train/response_tokens"] = float(batch.action_mask.sum(1).float().mean())
+    return metrics

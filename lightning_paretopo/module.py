@@ -10,9 +10,20 @@ One training step (B prompts from the DataModule, G rollouts each, N = B*G):
 
 Validation and test roll out each held-out task once (greedy by default) and log
 val/accuracy, val/tool_calls, val/tool_productivity (correct / calls) and val/hv, the HV of the
-non-dominated set of this run's validation points. Stage, switch step, w*, the stage-1 state,
-the validation archive and the sampling RNG are saved in every checkpoint, so ``--ckpt_path``
-resumes exactly. The switch itself is made by ``callbacks.StageSwitch``.
+non-dominated set of this run's validation points (``evaluation.py``). Sampled evaluations draw
+from their own generator, never from the training stream (``rollout_rng.py``). Stage, switch
+step, w*, the stage-1 state, the validation archive and the training RNG are saved in every
+checkpoint, so ``--ckpt_path`` resumes exactly (tests/module/test_resume.py); the checkpoint
+holds plain types only, as ``torch.load(weights_only=True)`` requires. The switch itself is made
+by ``callbacks.StageSwitch``; the optimisation step is ``optimization.policy_update``.
+Checkpoint after validations (ModelCheckpoint's default trigger), not with
+``every_n_train_steps`` on a validation step: Lightning writes those before that validation and
+skips it on resume, so the resumed run would lack one validation record.
+
+Bad configuration fails at construction with a ValueError naming the field (unknown method,
+group_size < 2, unknown tool, static weights of the wrong length, a method that reads accuracy
+without an accuracy objective); a missing local policy fails in ``configure_model``, after the
+warm start (``policy.warmstart``) had its chance to create it.
 
 Deliberately not done: no value model, no reference-model copy for full fine-tuning unless
 ``loss.kl_beta > 0``, no KV-cache reuse between rollout and training forward passes.
@@ -20,7 +31,6 @@ Deliberately not done: no value model, no reference-model copy for full fine-tun
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import asdict, replace
 from typing import Any
@@ -30,16 +40,19 @@ from lightning import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs, as_args
-from lightning_paretopo.evaluation import REPORTED, EvalAccumulator, add_validation_point
+from lightning_paretopo.building import build_engine, build_policy, select_tools
+from lightning_paretopo.evaluation import (
+    REPORTED,
+    EvalAccumulator,
+    add_validation_point,
+    train_metrics,
+)
 from lightning_paretopo.methods import AdvantageInputs, method_advantages
 from lightning_paretopo.optimization import policy_update
 from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
-from lightning_paretopo.policy.ensure import ensure_policy
-from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.rewards import RewardHeads
-from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
+from lightning_paretopo.rollout import RolloutEngine
 from lightning_paretopo.rollout_rng import RolloutRNG
-from lightning_paretopo.tools import build_tools
 from lightning_paretopo.tools.registry import TOOL_CLASSES
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
@@ -103,17 +116,7 @@ class ParetoPOModule(LightningModule):
         )
         self._check_names(tools)
         self.static_weights = self._static_weights(K)
-        s1 = self.method_args.stage1
-        self.hv_weights = HypervolumeWeights(
-            K, s1.alpha, s1.eta, s1.w_min, s1.update_every, init_weights=s1.init_weights
-        )
-        self.stage = 2 if self.method_args.name == "stage2_only" else 1
-        self.switch_step: int | None = 0 if self.stage == 2 else None
-        self.frozen_weights = self.hv_weights.weights.clone() if self.stage == 2 else None
-        self.val_archive = ParetoArchive(ref=torch.zeros(K, dtype=torch.float64))
-        self.val_history: list[dict[str, Any]] = []
-        self.hv_contribution = 0.0
-        self.last_test: dict[str, Any] | None = None
+        self._init_run_state(K)
         self.policy: torch.nn.Module | None = None
         self.tokenizer: Any = None
         self.engine: RolloutEngine | None = None
@@ -121,6 +124,20 @@ class ParetoPOModule(LightningModule):
         self._rng = RolloutRNG(seed)
         self._eval_generator: torch.Generator | None = None
         self._eval = EvalAccumulator(self.objective_names, self.accuracy_index)
+
+    def _init_run_state(self, K: int) -> None:
+        """The ParetoPO state a checkpoint carries: stage 1's rule, the stage, w*, val points."""
+        s1 = self.method_args.stage1
+        self.hv_weights = HypervolumeWeights(
+            K, s1.alpha, s1.eta, s1.w_min, s1.update_every, init_weights=s1.init_weights
+        )
+        self.stage = 2 if self.method == "stage2_only" else 1
+        self.switch_step: int | None = 0 if self.stage == 2 else None
+        self.frozen_weights = self.hv_weights.weights.clone() if self.stage == 2 else None
+        self.val_archive = ParetoArchive(ref=torch.zeros(K, dtype=torch.float64))
+        self.val_history: list[dict[str, Any]] = []
+        self.hv_contribution = 0.0
+        self.last_test: dict[str, Any] | None = None
 
     def _check_names(self, tools: dict[str, dict[str, Any]] | None) -> None:
         """Fail at construction, not at the first step: unknown tools, a missing accuracy."""
@@ -147,40 +164,16 @@ class ParetoPOModule(LightningModule):
 
     # ----------------------------------------------------------------- set-up
     def configure_model(self) -> None:
-        if self.policy is not None:
-            return
-        args = self.policy_args
-        ensure_policy(args.name_or_path, args.warmstart)  # warm-starts a missing tiny policy
-        self.policy, self.tokenizer = load_policy(
-            args.name_or_path, args.dtype, args.lora, args.load_in_4bit
-        )
-        if args.gradient_checkpointing:
-            self.policy.gradient_checkpointing_enable()
-        if self.loss_args.kl_beta > 0 and args.lora is None:
-            self._ref_policy = copy.deepcopy(self.policy).requires_grad_(False)
+        if self.policy is None:
+            self.policy, self.tokenizer, self._ref_policy = build_policy(
+                self.policy_args, self.loss_args
+            )
 
     def setup(self, stage: str) -> None:
         self.configure_model()
-        dm = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if self.tool_args is not None:
-            tools = build_tools(list(self.tool_args), **self.tool_args)
-        elif dm is not None and getattr(dm, "tools", None):
-            tools = build_tools(list(dm.tools), **dict(getattr(dm, "tool_kwargs", {}) or {}))
-        else:
-            tools = {}
-        r = self.rollout_args
-        protocol = (
-            TaggedProtocol() if r.protocol == "tagged" else ChatTemplateProtocol(self.tokenizer)
-        )
-        self.engine = RolloutEngine(
-            protocol,
-            tools,
-            r.max_turns,
-            r.max_new_tokens,
-            r.max_total_tokens,
-            r.temperature,
-            r.top_p,
-        )
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        tools = select_tools(self.tool_args, datamodule)
+        self.engine = build_engine(self.rollout_args, self.tokenizer, tools)
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.policy.parameters() if p.requires_grad]
@@ -244,32 +237,10 @@ class ParetoPOModule(LightningModule):
         )
         A, a = method_advantages(self.method_args, self.stage, inputs)  # [N], [N, T]
         stats = policy_update(self, batch, a, self.loss_args, self._ref_policy)
-        self._log_train(R_raw, batch, weights, A, stats)
-
-    def _log_train(
-        self,
-        R_raw: torch.Tensor,
-        batch: RolloutBatch,
-        weights: torch.Tensor,
-        A: torch.Tensor,
-        stats: dict[str, float],
-    ) -> None:
-        metrics: dict[str, float] = {}
-        for k, name in enumerate(self.objective_names):
-            column = R_raw[:, k]
-            if not torch.isnan(column).all():
-                metrics[f"train/reward/{name}"] = float(column.nanmean())
-            metrics[f"train/weights/{name}"] = float(weights[k])
-        if self.accuracy_index is not None:
-            metrics["train/accuracy"] = float(R_raw[:, self.accuracy_index].nanmean())
-        metrics["train/tool_calls"] = float(batch.tool_calls.float().mean())
-        metrics["train/invalid_calls"] = float(batch.invalid_calls.float().mean())
-        metrics["train/truncated"] = float(batch.truncated.float().mean())
-        metrics["train/response_tokens"] = float(batch.action_mask.sum(1).float().mean())
-        metrics["train/hv"] = self.hv_weights.hypervolume
-        metrics["train/stage"] = float(self.stage)
+        metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
+        metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())
-        metrics.update({f"train/loss/{k}": v for k, v in stats.items()})
+        metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
         self.log_dict(metrics, prog_bar=False, batch_size=len(batch))
         self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)
 
@@ -344,8 +315,16 @@ class ParetoPOModule(LightningModule):
             "val_archive": self.val_archive.state_dict(),
             "val_history": self.val_history,
             "hv_contribution": self.hv_contribution,
-            "generator": self._rng.state_dict(),
+            "generator": self._rng_states(),
         }
+
+    def _rng_states(self) -> tuple[str, torch.Tensor] | None:
+        """The training RNG state; under DDP every rank's, gathered into [world, S]."""
+        state = self._rng.state_dict()
+        if state is None or self._trainer is None or self.trainer.world_size == 1:
+            return state
+        gathered = self.all_gather(state[1].to(self.device))  # [world, S]
+        return (state[0], gathered.cpu())
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint["paretopo"]
@@ -355,4 +334,5 @@ class ParetoPOModule(LightningModule):
         self.val_archive.load_state_dict(state["val_archive"])
         self.val_history = list(state["val_history"])
         self.hv_contribution = state["hv_contribution"]
-        self._rng.load_state_dict(state["generator"])
+        world = self.trainer.world_size if self._trainer is not None else 1
+        self._rng.load_state_dict(state["generator"], self.global_rank, world)

@@ -2,8 +2,10 @@
 
 - Training: one ``torch.Generator`` per rank on the policy's device, seeded ``seed + rank`` and
   saved in every checkpoint (``state_dict``), so a resumed run draws the samples the
-  uninterrupted run would have drawn. A state saved on another device type is not restored
-  (the stream is re-seeded, with a warning).
+  uninterrupted run would have drawn. Under DDP the module gathers every rank's state into one
+  ``[world, S]`` tensor (the checkpoint is written by rank 0 only) and ``load_state_dict``
+  picks the row of its rank. A state saved on another device type or world size is not
+  restored (the stream is re-seeded, with a warning).
 - Evaluation (validation, test, ``RunSummary``): a fresh generator per evaluation, seeded from
   (seed, rank, global step). Evaluation therefore never advances the training stream: an
   evaluation a resumed run does not repeat (the warm-start evaluation, a validation Lightning
@@ -66,6 +68,31 @@ class RolloutRNG:
             return self._pending
         return (self._train.device.type, self._train.get_state())
 
-    def load_state_dict(self, state: tuple[str, torch.Tensor] | None) -> None:
-        """Restore a ``state_dict`` (applied when the stream is next used)."""
-        self._train, self._pending = None, None if state is None else tuple(state)
+    def load_state_dict(
+        self, state: tuple[str, torch.Tensor] | None, rank: int = 0, world_size: int = 1
+    ) -> None:
+        """Restore a ``state_dict`` (applied when the stream is next used).
+
+        ``state[1]`` is one rank's state ``[S]`` or every rank's ``[world, S]`` (module
+        docstring); the latter must match ``world_size``.
+        """
+        self._train, self._pending = None, None
+        if state is None:
+            return
+        device_type, tensor = state
+        if tensor.dim() == 2:
+            if tensor.shape[0] != world_size:
+                log.warning(
+                    "rollout RNG saved by %d ranks, resuming with %d: re-seeding the training "
+                    "streams (the resumed samples will differ)",
+                    tensor.shape[0],
+                    world_size,
+                )
+                return
+            tensor = tensor[rank]
+        elif world_size > 1:
+            log.warning("rollout RNG saved by 1 rank, resuming with %d: re-seeding", world_size)
+            return
+        # A copy with its own storage: Generator.set_state on a row view of a [world, S]
+        # tensor (storage offset > 0) crashes the interpreter (torch 2.13, CPU).
+        self._pending = (device_type, tensor.detach().cpu().clone())

@@ -8,6 +8,7 @@ gives the policy gradient something to act on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,16 @@ class MemoryLogger(Logger):
 
     def keys(self) -> set[str]:
         return {k for _, m in self.history for k in m}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: the matrices are tiny, and on a shared 2-core machine a second
+    OpenMP thread mostly waits for a core (measured: 25 s vs 11 s for one test)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

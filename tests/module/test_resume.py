@@ -148,9 +148,7 @@ def test_resume_after_a_finished_fit_is_exact(tiny_policy: Path, tmp_path: Path)
         assert key in keys, key
 
 
-@pytest.mark.parametrize(
-    "val_greedy", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["sampled", "greedy"]
-)
+@pytest.mark.parametrize("val_greedy", [False, True], ids=["sampled", "greedy"])
 def test_resume_after_preemption_is_exact(
     tiny_policy: Path, tmp_path: Path, val_greedy: bool
 ) -> None:

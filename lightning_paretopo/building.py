@@ -1,0 +1,66 @@
+"""What ``ParetoPOModule`` builds lazily, once a Trainer runs it: the policy (with a frozen
+reference copy when the KL penalty needs one), the tools and the rollout engine.
+
+Contract:
+    - ``build_policy(policy_args, loss_args)`` runs the warm start first when a local tiny policy
+      is missing (``policy.ensure.ensure_policy``), then loads it (``policy.loading``). With
+      ``loss.kl_beta > 0`` and no LoRA it returns a frozen deep copy as the reference policy;
+      with LoRA the reference is the same model with its adapter disabled (None here).
+    - ``build_engine(rollout_args, tokenizer, tools)``: the ``RolloutEngine`` with the
+      configured markup (``tagged`` or the tokenizer's ``chat`` template).
+    - ``select_tools(tool_args, datamodule)``: the module's own ``tools`` when given, else the
+      DataModule's ``tools`` and ``tool_kwargs``, else none.
+
+Deliberately not done: device placement (Lightning moves the module) and any hub access at
+construction time (nothing here runs before ``configure_model``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from lightning_paretopo.args import LossArgs, PolicyArgs, RolloutArgs
+from lightning_paretopo.policy.ensure import ensure_policy
+from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
+from lightning_paretopo.tools import build_tools
+from lightning_paretopo.tools.base import Tool
+
+
+def build_policy(
+    policy_args: PolicyArgs, loss_args: LossArgs
+) -> tuple[torch.nn.Module, Any, torch.nn.Module | None]:
+    """(policy, tokenizer, frozen reference policy or None)."""
+    args = policy_args
+    ensure_policy(args.name_or_path, args.warmstart)  # warm-starts a missing tiny policy
+    policy, tokenizer = load_policy(args.name_or_path, args.dtype, args.lora, args.load_in_4bit)
+    if args.gradient_checkpointing:
+        policy.gradient_checkpointing_enable()
+    reference = None
+    if loss_args.kl_beta > 0 and args.lora is None:
+        reference = copy.deepcopy(policy).requires_grad_(False)
+    return policy, tokenizer, reference
+
+
+def select_tools(tool_args: dict[str, dict[str, Any]] | None, datamodule: Any) -> dict[str, Tool]:
+    """The tools of the rollouts, by markup name (see the module docstring)."""
+    if tool_args is not None:
+        return build_tools(list(tool_args), **tool_args)
+    if datamodule is not None and getattr(datamodule, "tools", None):
+        kwargs = dict(getattr(datamodule, "tool_kwargs", {}) or {})
+        return build_tools(list(datamodule.tools), **kwargs)
+    return {}
+
+
+def build_engine(
+    rollout_args: RolloutArgs, tokenizer: Any, tools: dict[str, Tool]
+) -> RolloutEngine:
+    """The rollout engine of the configured markup, budgets and sampling settings."""
+    r = rollout_args
+    protocol = TaggedProtocol() if r.protocol == "tagged" else ChatTemplateProtocol(tokenizer)
+    return RolloutEngine(
+        protocol, tools, r.max_turns, r.max_new_tokens, r.max_total_tokens, r.temperature, r.top_p
+    )

@@ -1,0 +1,50 @@
+"""``args``: each argument group validates itself, naming the field; dicts (as stored in a
+checkpoint's hyper-parameters) turn back into the dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from lightning_paretopo.args import (
+    LossArgs,
+    MethodArgs,
+    PolicyArgs,
+    RolloutArgs,
+    Stage1Args,
+    Stage2Args,
+    as_args,
+)
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: RolloutArgs(group_size=1), r"rollout\.group_size"),
+        (lambda: RolloutArgs(protocol="xml"), r"rollout\.protocol"),
+        (lambda: LossArgs(ppo_epochs=0), r"loss\.ppo_epochs"),
+        (lambda: LossArgs(aggregation="sum"), r"loss\.aggregation"),
+        (lambda: MethodArgs(name="ppo"), r"method\.name"),
+        (lambda: Stage1Args(scale="batch"), r"method\.stage1\.scale"),
+        (lambda: Stage2Args(tie_break="random"), r"method\.stage2\.tie_break"),
+        (lambda: Stage2Args(tau=1.0), r"method\.stage2\.tau"),
+    ],
+)
+def test_bad_values_name_the_field(build, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        build()
+
+
+def test_dicts_round_trip() -> None:
+    method = MethodArgs(name="static", weights=[0.8, 0.2], stage2=Stage2Args(tau=0.25))
+    back = as_args(MethodArgs, asdict(method))
+    assert back == method and isinstance(back.stage2, Stage2Args) and back.stage2.tau == 0.25
+    assert as_args(PolicyArgs, None) == PolicyArgs()
+    policy = PolicyArgs(name_or_path="/p")
+    assert as_args(PolicyArgs, policy) is policy
+
+
+def test_nested_dicts_are_validated() -> None:
+    with pytest.raises(ValueError, match=r"method\.stage1\.scale"):
+        MethodArgs(stage1={"scale": "batch"})

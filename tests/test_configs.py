@@ -1,0 +1,196 @@
+"""Every shipped config parses and instantiates through the real CLI, and the quickstart runs.
+
+Each test runs in its own temporary working directory (``monkeypatch.chdir``), so the run
+directories the CLI fills in (``logs/<experiment>/<method>-s<seed>``, ``data/``) land under
+tmp_path; configs are passed by absolute path. Two kinds of YAML live under configs/:
+
+- experiment configs (they have ``model`` with a ``class_path`` and ``data``): instantiated
+  alone, on CPU, with the data files they name written (tiny but valid) under the working
+  directory and, when they train a local tiny policy, its path pointed at a saved random one;
+- method overlays (``configs/methods/*``: only ``model.init_args.method``): instantiated on top
+  of the quickstart, as their headers say.
+
+Hub policies (``Qwen/...``) are NOT loaded: the module loads its policy lazily in
+``configure_model``; a guard makes any network connection during instantiation fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+from lightning_paretopo.cli import main
+from lightning_paretopo.module import ParetoPOModule
+from lightning_paretopo.policy.tiny import save_tiny_policy
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
+QUICKSTART = REPO / "configs" / "quickstart.yaml"
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+}
+CPU = ["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=auto"]
+CPU += ["--trainer.precision=32-true"]
+
+GSM8K_RECORD = {"question": "What is 2 + 3?", "answer": "2 + 3 = 5\n#### 5"}
+IRCOT_RECORD = {
+    "question_id": "q1",
+    "question_text": "Who founded Zerco?",
+    "answers_objects": [{"spans": ["Sulas Pun"]}],
+    "contexts": [{"title": "Zerco", "paragraph_text": "Zerco was founded by Sulas Pun."}],
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def is_experiment(config: dict[str, Any]) -> bool:
+    return "data" in config and "class_path" in (config.get("model") or {})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """One intra-op thread (tiny matrices; see tests/module/conftest.py)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_policy(tmp_path_factory.mktemp("policy") / "tiny", seed=0, **TINY)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    return tmp_path
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(f"network access during config instantiation: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def write_data_files(config: dict[str, Any]) -> None:
+    """Write a small valid file at every local data path the config's DataModule names."""
+    init = (config.get("data") or {}).get("init_args") or {}
+    for key in ("train_source", "val_source", "test_source", "corpus_source"):
+        source = init.get(key)
+        if not source or not str(source).endswith((".jsonl", ".json")):
+            continue
+        path = Path(source)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kind = init.get("kind") or ("qa" if "hotpot" in str(source) else "gsm8k")
+        record = IRCOT_RECORD if kind == "qa" else GSM8K_RECORD
+        path.write_text(json.dumps(record) + "\n")
+
+
+def policy_override(config: dict[str, Any], policy: Path) -> list[str]:
+    """Point a local (tiny) ParetoPO policy at ``policy``; hub ids stay as they are."""
+    model = config.get("model") or {}
+    if not model.get("class_path", "").endswith("ParetoPOModule"):
+        return []
+    name = ((model.get("init_args") or {}).get("policy") or {}).get("name_or_path", "")
+    return [] if _is_hub_id(name) else [f"--model.init_args.policy.name_or_path={policy}"]
+
+
+def _is_hub_id(name: str) -> bool:
+    return name.count("/") == 1 and not name.startswith((".", "/", "~", "logs/", "data/"))
+
+
+def instantiate(args: list[str]) -> Any:
+    return main(args, run=False)
+
+
+def test_the_config_list_is_not_empty() -> None:
+    names = {p.relative_to(REPO / "configs").as_posix() for p in CONFIGS}
+    assert {"quickstart.yaml", "warmstart/arith.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.relative_to(REPO / "configs").as_posix())
+def test_config_instantiates(
+    path: Path, tiny_policy: Path, workdir: Path, no_network: None
+) -> None:
+    config = load(path)
+    if is_experiment(config):
+        write_data_files(config)
+        args = ["--config", str(path), *CPU, *policy_override(config, tiny_policy)]
+    else:  # a method overlay on the quickstart
+        assert set(config) <= {"model"}, f"{path.name}: an overlay should only change the model"
+        args = ["--config", str(QUICKSTART), "--config", str(path)]
+        args += policy_override(load(QUICKSTART), tiny_policy)
+    cli = instantiate(args)
+    assert cli.trainer is not None and cli.datamodule is not None
+    model = cli.model
+    if isinstance(model, ParetoPOModule):
+        assert model.policy is None  # loaded lazily, in configure_model
+        expected = (config.get("model") or {}).get("init_args", {}).get("method", {}).get("name")
+        if expected is not None:
+            assert model.method == expected
+        assert len(model.current_weights() if model.stage == 1 else model.frozen_weights) == len(
+            model.objective_names
+        )
+
+
+def test_hub_policy_is_not_loaded_at_instantiation(workdir: Path, no_network: None) -> None:
+    hub = [p for p in CONFIGS if "Qwen/" in p.read_text()]
+    if not hub:
+        pytest.skip("no config names a hub policy")
+    config = load(hub[0])
+    write_data_files(config)
+    cli = instantiate(["--config", str(hub[0]), *CPU])
+    assert cli.model.policy is None and cli.model.policy_args.name_or_path.startswith("Qwen/")
+
+
+def test_quickstart_runs_end_to_end(tiny_policy: Path, workdir: Path) -> None:
+    tiny = [
+        "--trainer.max_steps=2",
+        "--trainer.val_check_interval=2",
+        "--trainer.limit_val_batches=1",
+        "--trainer.enable_progress_bar=false",
+        "--model.init_args.rollout.group_size=2",
+        "--model.init_args.rollout.max_turns=2",
+        "--model.init_args.rollout.max_new_tokens=16",
+        "--model.init_args.rollout.max_total_tokens=96",
+        "--data.init_args.batch_size=2",
+        "--data.init_args.train_size=16",
+        "--data.init_args.val_size=4",
+        "--data.init_args.test_size=4",
+        "--data.init_args.val_batch_size=4",
+    ]
+    policy = f"--model.init_args.policy.name_or_path={tiny_policy}"
+    cli = main(["fit", "--config", str(QUICKSTART), policy, *tiny])
+    assert cli.trainer.global_step == 2
+    run_dir = workdir / "logs" / "quickstart" / "paretopo-s0"
+    for name in ["summary.json", "fronts.png", "checkpoints/last.ckpt", "config.yaml"]:
+        assert (run_dir / name).is_file(), f"{name} missing; run dir holds {os.listdir(run_dir)}"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["method"] == "paretopo" and summary["global_step"] == 2
+    assert summary["start"]["n"] == summary["final"]["n"] == 4
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 2 and checkpoint["paretopo"]["stage"] == 1
+    restored = ParetoPOModule.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    assert restored.method_args == cli.model.method_args and restored.stage == 1
+    for p, q in zip(restored.policy.parameters(), cli.model.policy.parameters(), strict=True):
+        assert torch.equal(p, q)
+    saved = load(run_dir / "config.yaml")
+    assert saved["model"]["init_args"]["policy"]["name_or_path"] == str(tiny_policy)
