@@ -1,0 +1,13 @@
+"""Policies: loading any causal LM, the tiny policy this project trains, and its warm start.
+
+    tiny.py         character tokenizer + tiny Llama config, saved in Hugging Face format
+    loading.py      ``load_policy``: hub id or path, LoRA (peft), 4-bit QLoRA (bitsandbytes)
+    traces.py       warm-start traces built with the real markup and tools
+    task_traces.py  per task (arith, kbqa): problems, tools, behaviour mix, fact text
+    batches.py      traces -> padded or packed training batches with a policy-token loss mask
+    warmstart.py    ``WarmStartModule`` / ``WarmStartDataModule`` (SFT through the CLI)
+    evaluate.py     rollout evaluation by tier x tool use (``warmstart_eval.md``)
+
+Submodules are imported directly (``from lightning_paretopo.policy.loading import ...``), so
+importing the package stays cheap.
+"""

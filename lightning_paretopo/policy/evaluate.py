@@ -42,7 +42,9 @@ class EvalArgs:
     temperature: float = 1.0
     """Sampling temperature, the one the RL stage samples with."""
     greedy: bool = True
-    """Also evaluate greedy decoding."""
+    """Also evaluate greedy decoding (one rollout per task)."""
+    samples_per_task: int = 1
+    """Sampled rollouts per task (kbqa has only 61 test questions: sample each several times)."""
     max_turns: int = 4
     """Policy turns per trajectory."""
     max_new_tokens: int = 48
@@ -81,15 +83,18 @@ def rollout_samples(
     engine: RolloutEngine,
     batch_size: int,
     seed: int,
+    group_size: int = 1,
 ) -> list[Sample]:
-    """Roll out each task once with ``engine`` and score it."""
+    """Roll out each task ``group_size`` times with ``engine`` and score every rollout."""
     generator = torch.Generator(device="cpu").manual_seed(seed)
     samples: list[Sample] = []
-    for start in range(0, len(tasks), batch_size):
-        chunk = list(tasks[start : start + batch_size])
-        batch = engine.generate(model, tokenizer, chunk, group_size=1, generator=generator)
+    step = max(1, batch_size // group_size)
+    for start in range(0, len(tasks), step):
+        chunk = list(tasks[start : start + step])
+        batch = engine.generate(model, tokenizer, chunk, group_size=group_size, generator=generator)
         answers = engine.final_answers(batch)
-        for i, task in enumerate(chunk):
+        for i in range(len(batch)):
+            task = chunk[i // group_size]
             calls = int(batch.tool_calls[i])
             well_formed = not bool(batch.truncated[i]) and int(batch.invalid_calls[i]) == 0
             tier = str(task.meta.get("tier", "all"))
@@ -150,28 +155,33 @@ def evaluate_policy(
     was_training = model.training
     if not getattr(model, "is_loaded_in_4bit", False):
         model.eval()
-    modes = [("sampled", True)] + ([("greedy", False)] if args.greedy else [])
+    modes = [("sampled", True, args.samples_per_task)]
+    modes += [("greedy", False, 1)] if args.greedy else []
     sections, metrics = [], {}
-    for mode, do_sample in modes:
+    for mode, do_sample, group_size in modes:
         engine = RolloutEngine(
             protocol, tools, max_turns=args.max_turns, max_new_tokens=args.max_new_tokens,
             max_total_tokens=args.max_total_tokens, temperature=args.temperature,
             do_sample=do_sample,
         )  # fmt: skip
         start = time.monotonic()
-        samples = rollout_samples(model, tokenizer, tasks, engine, args.batch_size, args.seed)
+        samples = rollout_samples(
+            model, tokenizer, tasks, engine, args.batch_size, args.seed, group_size
+        )
         table = tier_table(samples)
-        title = f"{mode} (temperature {args.temperature})" if do_sample else mode
+        title = (
+            f"{mode} (temperature {args.temperature}, {group_size} per task)" if do_sample else mode
+        )
         body = markdown_table(table)
         sections.append(f"## {title}\n\n{body}\n")
-        log.info("warm-start eval, %s, %d tasks, %.1f s:\n%s", title, len(tasks),
+        log.info("warm-start eval, %s, %d samples, %.1f s:\n%s", title, len(samples),
                  time.monotonic() - start, body)  # fmt: skip
         for tier, row in table.items():
             metrics.update({f"warmstart_eval/{mode}/{tier}/{c}": v for c, v in row.items()})
     model.train(was_training)
     if path is not None:
         header = (
-            f"# Warm-start evaluation\n\n{len(tasks)} held-out tasks, one rollout each, real tools."
+            f"# Warm-start evaluation\n\n{len(tasks)} held-out tasks, real rollout engine and tools."
             " acc_tool / acc_no_tool: accuracy of the samples that did / did not call a tool.\n"
         )
         path.write_text(header + "\n" + "\n".join(sections))

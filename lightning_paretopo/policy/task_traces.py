@@ -32,10 +32,11 @@ from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.kbqa import build_world, generate_kbqa
 from lightning_paretopo.policy.traces import (
     Trace,
+    arith_facts,
     arith_trace,
+    fact_traces,
     kbqa_trace,
     sample_behaviours,
-    text_trace,
 )
 from lightning_paretopo.rollout.markup import TaggedProtocol
 from lightning_paretopo.tools.calculator import Calculator
@@ -49,11 +50,14 @@ DEFAULT_BEHAVIOUR_PROBS: dict[str, dict[str, dict[str, float]]] = {
         "hard": {"direct": 0.15, "single_call": 0.5, "per_step": 0.35},
     },
     "kbqa": {
-        "known": {"direct": 0.85, "search_all": 0.15},
-        "unknown": {"direct": 0.1, "search": 0.9},
-        "mixed": {"direct": 0.1, "search": 0.75, "search_all": 0.15},
+        "known": {"direct": 0.9, "search_all": 0.1},
+        "unknown": {"direct": 0.05, "search": 0.95},
+        "mixed": {"direct": 0.05, "search": 0.85, "search_all": 0.1},
     },
 }
+
+#: per task: (passes over its facts, facts per text trace).
+DEFAULT_FACTS: dict[str, tuple[int, int]] = {"arith": (100, 10), "kbqa": (30, 4)}
 
 
 @dataclass
@@ -79,20 +83,31 @@ def build_task_traces(
     n_eval: int,
     seed: int,
     behaviour_probs: dict[str, dict[str, float]] | None = None,
-    fact_repeats: int = 4,
+    fact_passes: int | None = None,
+    facts_per_trace: int | None = None,
     **kbqa_kwargs: Any,
 ) -> TaskTraces:
     """Build the warm-start data of ``task`` ("arith" or "kbqa"); see the module docstring.
 
-    ``kbqa_kwargs``: ``world_seed``, ``search_k`` (passages per search), ``corpus_dir`` (where
-    the world's corpus is written).
+    Args:
+        fact_passes: passes over the task's facts (arith: ``arith_facts``; kbqa: the world's
+            well-known sentences) added to the training traces; None: ``DEFAULT_FACTS[task]``.
+        facts_per_trace: facts packed into one text trace; None: ``DEFAULT_FACTS[task]``.
+        **kbqa_kwargs: ``world_seed``, ``search_k`` (passages per search), ``corpus_dir``
+            (where the world's corpus is written).
     """
     if task not in DEFAULT_BEHAVIOUR_PROBS:
         raise ValueError(f"task must be one of {sorted(DEFAULT_BEHAVIOUR_PROBS)}, got {task!r}")
     probs = behaviour_probs or DEFAULT_BEHAVIOUR_PROBS[task]
+    passes = DEFAULT_FACTS[task][0] if fact_passes is None else fact_passes
+    per_trace = DEFAULT_FACTS[task][1] if facts_per_trace is None else facts_per_trace
     if task == "arith":
-        return _arith(n_train, n_val, n_eval, seed, probs)
-    return _kbqa(n_train, n_val, n_eval, seed, probs, fact_repeats, **kbqa_kwargs)
+        data = _arith(n_train, n_val, n_eval, seed, probs)
+        data.train += fact_traces(arith_facts(), passes, per_trace, seed, results_only=True)
+        return data
+    if set(kbqa_kwargs) - {"world_seed", "search_k", "corpus_dir"}:
+        raise ValueError(f"unknown kbqa arguments {sorted(kbqa_kwargs)}")
+    return _kbqa(n_train, n_val, n_eval, seed, probs, passes, per_trace, **kbqa_kwargs)
 
 
 def _arith(n_train: int, n_val: int, n_eval: int, seed: int, probs: dict) -> TaskTraces:
@@ -116,8 +131,8 @@ def _arith(n_train: int, n_val: int, n_eval: int, seed: int, probs: dict) -> Tas
 
 
 def _kbqa(
-    n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, fact_repeats: int,
-    world_seed: int = 0, search_k: int = 1, corpus_dir: str | Path = "logs/kbqa",
+    n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, passes: int,
+    per_trace: int, world_seed: int = 0, search_k: int = 1, corpus_dir: str | Path = "logs/kbqa",
 ) -> TaskTraces:  # fmt: skip
     world = build_world(world_seed)
     corpus = world.write_corpus(Path(corpus_dir) / f"world-{world_seed}" / "corpus.jsonl")
@@ -136,7 +151,7 @@ def _kbqa(
         behaviours = sample_behaviours(tasks, probs, seed + offset)
         return [kbqa_trace(t, b, protocol, search) for t, b in zip(tasks, behaviours, strict=True)]
 
-    facts = [text_trace(sentence) for sentence in world.well_known_facts()] * fact_repeats
+    facts = fact_traces(world.well_known_facts(), passes, per_trace, seed)
     return TaskTraces(
         traces(train_tasks, 0) + facts, traces(val_tasks, 1), traces(test_pool, 2), eval_tasks,
         {search.name: search}, protocol,

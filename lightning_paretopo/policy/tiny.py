@@ -19,7 +19,6 @@ no chat template (prompts are rendered by ``rollout.markup``).
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 
 import torch

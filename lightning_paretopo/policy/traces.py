@@ -3,26 +3,35 @@ and the real tools.
 
 Contract:
     - A ``Trace`` is a list of text segments, each flagged trainable (the policy's own tokens:
-      calls and answers) or not (the prompt and tool observations). ``tokenize_trace`` turns it
-      into ``input_ids`` and a ``loss_mask`` that is 1 exactly on the trainable segments' tokens
-      and on the closing EOS; ``collate_traces`` pads a batch with ``labels = -100`` elsewhere.
+      calls, recitations and answers) or not (the prompt and tool observations);
+      ``policy.batches`` tokenizes it with a loss mask on the trainable tokens only.
     - Every piece of markup comes from the rollout markup (``render_prompt``, ``format_call``,
       ``format_observation``, ``format_answer``) and every observation is the real output of the
-      tool, so a trace is exactly what the rollout engine would produce for the same actions.
-    - Arith behaviours: "direct" (answer at once), "single_call" (one calculator call on the whole
-      expression), "per_step" (one call per step of ``meta["steps"]``, each step's expression
-      as recorded by the generator; falls back to "single_call" for one-step problems).
+      tool, so a trace is what the rollout engine produces for the same actions.
+    - Arith behaviours: "direct" (recite ``<expression>=<value>``, then answer), "single_call"
+      (one calculator call on the whole expression), "per_step" (one call per step of
+      ``meta["steps"]``; "single_call" for one-step problems).
     - Kbqa behaviours: "direct" (no search), "search" (one search per hop that is not well
-      known, with the hop's ``query``), "search_all" (one search per hop). A hop that is not
-      searched is *recited*: the policy writes the fact's sentence, then goes on. Recitation
-      turns recall into the continuation of a memorised sentence, which a tiny LM learns from
-      the "text" traces (the world's well-known fact sentences, trained on every token); a bare
-      question -> answer mapping for facts seen only as sentences does not transfer (the
-      knowledge-extraction gap of small LMs). It costs tokens, not tool calls.
+      known, with the hop's ``query``), "search_all" (one search per hop). Every hop starts
+      with the policy recalling the fact's sentence up to its object ("Zerco was founded by ");
+      a recalled hop completes the sentence, a searched hop calls search right there. So the
+      choice to search is made where the memory is read: a memorised fact's object competes
+      with "<search>", and an unmemorised one leaves "<search>" (the trained default for
+      unknown facts) on top.
+    - "text" traces are plain facts, trained on: the one-digit tables (``arith_facts``, only
+      the results trained on) and the world's well-known sentences, packed by ``fact_traces``.
     - Behaviours are sampled per task from per-tier probabilities with a seeded RNG.
 
-Deliberately not done: no reasoning text in arith traces (the tiny policy has no room for it),
-no traces with malformed calls.
+Why direct answers recite: the eval's problems are held out (arith splits by expression hash,
+so an easy test sum such as ``5+4`` never appears as a training question), and memorised
+question -> answer pairs did not transfer to them: the tiny policy trained on easy direct
+answers alone stayed far below the tool's accuracy on the held-out easy expressions. With the
+tables as text and the recitation ``5+4=``, recall happens in the local context the table was
+learned in and does transfer (the easy tier's acc_no_tool in the arith warm start's
+``warmstart_eval.md``). Kbqa recites for the same reason: facts are learned as sentences and
+asked as questions. Recitation costs tokens, not tool calls.
+
+Deliberately not done: no free-form reasoning text, no traces with malformed calls.
 """
 
 from __future__ import annotations
@@ -30,8 +39,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import torch
 
 from lightning_paretopo.data.kbqa_world import RELATIONS
 from lightning_paretopo.rewards.checkers import math_equal
@@ -64,48 +71,6 @@ class Trace:
         return "".join(text for text, _ in self.segments)
 
 
-def tokenize_trace(
-    trace: Trace, tokenizer, prompt_special_tokens: bool = True
-) -> tuple[list[int], list[int]]:
-    """``(input_ids, loss_mask)`` of a trace, both of length T.
-
-    The first segment is tokenized with the tokenizer's special tokens when
-    ``prompt_special_tokens`` (as the engine tokenizes a prompt), the others without; an EOS
-    closes the trace and is trained on.
-    """
-    input_ids: list[int] = []
-    loss_mask: list[int] = []
-    for i, (text, trainable) in enumerate(trace.segments):
-        ids = tokenizer(text, add_special_tokens=prompt_special_tokens and i == 0).input_ids
-        input_ids += ids
-        loss_mask += [int(trainable)] * len(ids)
-    input_ids.append(tokenizer.eos_token_id)
-    loss_mask.append(1)
-    return input_ids, loss_mask
-
-
-def collate_traces(
-    traces: Sequence[Trace], tokenizer, max_length: int = 512, prompt_special_tokens: bool = True
-) -> dict[str, torch.Tensor]:
-    """Right-padded batch: ``input_ids``, ``attention_mask``, ``labels`` (all [B, T]).
-
-    ``labels`` is ``input_ids`` where the loss mask is 1 and -100 elsewhere (prompt, tool
-    observations, padding). Traces longer than ``max_length`` are cut on the right.
-    """
-    rows = [tokenize_trace(t, tokenizer, prompt_special_tokens) for t in traces]
-    width = min(max_length, max(len(ids) for ids, _ in rows))
-    input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-    labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    for b, (ids, mask) in enumerate(rows):
-        ids, mask = ids[:width], mask[:width]
-        n = len(ids)
-        input_ids[b, :n] = torch.tensor(ids)
-        attention_mask[b, :n] = 1
-        labels[b, :n] = torch.where(torch.tensor(mask) == 1, torch.tensor(ids), -100)
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
-
-
 def _call_segments(
     protocol: MarkupProtocol, tool: Tool, arguments: str
 ) -> tuple[list[tuple[str, bool]], str]:
@@ -126,8 +91,11 @@ def arith_trace(
     if behaviour == "per_step" and len(steps) < 2:
         behaviour = "single_call"
     answer = task.answer if isinstance(task.answer, str) else task.answer[0]
+    expression = task.meta["expression"]
     segments: list[tuple[str, bool]] = [(protocol.render_prompt(task), False)]
-    calls = {"direct": [], "single_call": [task.meta["expression"]]}.get(
+    if behaviour == "direct":  # recite the computation in the form of the fact table
+        segments.append((f"{expression}={answer}", True))
+    calls = {"direct": [], "single_call": [expression]}.get(
         behaviour, [step["expr"] for step in steps]
     )
     output = answer
@@ -145,20 +113,23 @@ def arith_trace(
 def kbqa_trace(task: TaskExample, behaviour: str, protocol: MarkupProtocol, search: Tool) -> Trace:
     """A trace of ``task`` (a kbqa question) solved by ``behaviour`` (see module docstring).
 
-    Hops are taken in reasoning order; a hop that is not searched is recited (its fact sentence,
-    trained on), a searched hop is a call on its ``query`` and the real search observation.
+    Each hop, in reasoning order, starts with the policy recalling its fact sentence up to the
+    object ("Zerco was founded by "). A recalled hop then states the object ("Sulas Pun.");
+    a searched hop calls search on the hop's ``query`` instead and gets the real observation.
     """
     if behaviour not in KBQA_BEHAVIOURS:
         raise ValueError(f"behaviour must be one of {KBQA_BEHAVIOURS}, got {behaviour!r}")
     segments: list[tuple[str, bool]] = [(protocol.render_prompt(task), False)]
     n_calls = 0
     for hop in task.meta["hops"]:
+        prefix, suffix = fact_sentence(hop).rsplit(hop["object"], 1)
         searched = behaviour == "search_all" or (behaviour == "search" and not hop["well_known"])
         if searched:
-            segments += _call_segments(protocol, search, hop["query"])[0]
+            call, observation = _call_segments(protocol, search, hop["query"])[0]
+            segments += [(prefix + call[0], True), observation]
             n_calls += 1
         else:
-            segments.append((fact_sentence(hop), True))
+            segments.append((prefix + hop["object"] + suffix, True))
     answer = task.answer if isinstance(task.answer, str) else task.answer[0]
     segments.append((protocol.format_answer(answer), True))
     return Trace(tuple(segments), behaviour, str(task.meta.get("tier", "")), n_calls)
@@ -172,6 +143,45 @@ def fact_sentence(hop: Mapping[str, str]) -> str:
 def text_trace(sentence: str) -> Trace:
     """Plain LM text (e.g. a well-known fact), trained on every token."""
     return Trace(((sentence, True),), "text")
+
+
+def arith_facts() -> list[str]:
+    """The one-digit tables known by heart: ``a+b``, ``a*b`` (a, b in 0..9), ``a-b`` (b <= a).
+
+    255 lines such as ``"7+8=15"``; they cover the easy tier and the products of the medium tier.
+    """
+    add = [f"{a}+{b}={a + b}" for a in range(10) for b in range(10)]
+    sub = [f"{a}-{b}={a - b}" for a in range(10) for b in range(a + 1)]
+    mul = [f"{a}*{b}={a * b}" for a in range(10) for b in range(10)]
+    return add + sub + mul
+
+
+def fact_traces(
+    facts: Sequence[str], passes: int, per_trace: int, seed: int, results_only: bool = False
+) -> list[Trace]:
+    """``passes`` shuffled passes over ``facts``, packed ``per_trace`` per "\n"-joined text trace.
+
+    With ``results_only`` each fact is ``lhs=rhs`` and only ``rhs`` is trained on: the operands
+    are random draws, and their unpredictable tokens only add gradient noise.
+    """
+    if passes < 0 or per_trace < 1:
+        raise ValueError(f"need passes >= 0 and per_trace >= 1, got {passes} and {per_trace}")
+    rng = random.Random(seed)
+    traces = []
+    for _ in range(passes):
+        order = list(facts)
+        rng.shuffle(order)
+        for i in range(0, len(order), per_trace):
+            segments: list[tuple[str, bool]] = []
+            for j, fact in enumerate(order[i : i + per_trace]):
+                sep = "\n" if j else ""
+                if results_only:
+                    lhs, rhs = fact.rsplit("=", 1)
+                    segments += [(f"{sep}{lhs}=", False), (rhs, True)]
+                else:
+                    segments.append((sep + fact, True))
+            traces.append(Trace(tuple(segments), "text"))
+    return traces
 
 
 def sample_behaviours(

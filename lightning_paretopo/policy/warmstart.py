@@ -7,15 +7,17 @@ Contract:
       batches are traces of the val and test splits. ``eval_tasks()`` / ``tools()`` /
       ``protocol`` give the fit-end evaluation its held-out problems, real tools and markup.
     - ``WarmStartModule`` trains with the token-mean cross-entropy over the policy's own tokens
-      only (prompt and observation tokens are masked), AdamW, linear warmup then cosine decay to
-      ``min_lr_ratio``; logs ``train/loss``, ``train/lr``, ``val/loss``, ``test/loss``.
+      only (prompt and observation tokens are masked; traces packed per batch by default,
+      ``policy.batches``), AdamW, linear warmup then cosine decay to ``min_lr_ratio``; logs
+      ``train/loss``, ``val/loss``, ``test/loss`` (the learning rate: ``LearningRateMonitor``).
     - At fit end (rank zero) it saves model and tokenizer with ``save_pretrained`` to
       ``output_dir`` (default ``logs/policies/tiny-<task>``) and evaluates them with the rollout
       engine and the real tools (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``.
 
-Deliberately not done: no packing of traces, no gradient accumulation logic of its own
+Deliberately not done: no gradient accumulation logic of its own
 (``Trainer(accumulate_grad_batches=...)`` works), no adapter merging before saving (a LoRA
-policy is saved as its adapter, loadable with peft).
+policy is saved as its adapter, loadable with peft), no length-grouped batches (batches of one
+behaviour each stalled learning; see ``train_dataloader``).
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from lightning import LightningDataModule, LightningModule
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader
 
+from lightning_paretopo.policy.batches import collate_traces, pack_traces
 from lightning_paretopo.policy.evaluate import EvalArgs, evaluate_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
 from lightning_paretopo.policy.tiny import build_tiny_policy
-from lightning_paretopo.policy.traces import Trace, collate_traces
+from lightning_paretopo.policy.traces import Trace
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +54,29 @@ class WarmStartDataModule(LightningDataModule):
         batch_size: traces per batch.
         behaviour_probs: per tier, behaviour -> probability (``"*"`` matches any tier); None
             uses the task's defaults (``task_traces.DEFAULT_BEHAVIOUR_PROBS``).
-        fact_repeats: kbqa only: copies of each well-known fact sentence in the training set.
+        fact_passes: passes over the task's facts (arith: the one-digit tables; kbqa: the
+            well-known sentences), added as plain text; None: the task's default.
+        facts_per_trace: facts packed into one text trace; None: the task's default.
+        world_seed: kbqa only: the seed of the world (``data.kbqa.build_world``).
+        search_k: kbqa only: passages returned per search.
+        corpus_dir: kbqa only: where the world's passage corpus is written.
         num_workers: DataLoader workers.
     """
 
     def __init__(
         self,
         task: Literal["arith", "kbqa"] = "arith",
-        n_train: int = 8000,
+        n_train: int = 10000,
         n_val: int = 256,
         n_eval: int = 500,
         seed: int = 0,
         batch_size: int = 32,
         behaviour_probs: dict[str, dict[str, float]] | None = None,
-        fact_repeats: int = 4,
+        fact_passes: int | None = None,
+        facts_per_trace: int | None = None,
+        world_seed: int = 0,
+        search_k: int = 1,
+        corpus_dir: str = "logs/kbqa",
         num_workers: int = 0,
     ) -> None:
         super().__init__()
@@ -82,11 +94,13 @@ class WarmStartDataModule(LightningDataModule):
             hp = self.hparams
             self.data = build_task_traces(
                 hp.task, hp.n_train, hp.n_val, hp.n_eval, hp.seed, hp.behaviour_probs,
-                hp.fact_repeats,
+                hp.fact_passes, hp.facts_per_trace,
+                **({"world_seed": hp.world_seed, "search_k": hp.search_k,
+                    "corpus_dir": hp.corpus_dir} if hp.task == "kbqa" else {}),
             )  # fmt: skip
             log.info("warm-start %s traces: %s", self.task, self.data.summary())
 
-    def _loader(self, traces: list[Trace], shuffle: bool) -> DataLoader:
+    def _loader(self, traces: list[Trace], shuffle: bool = False) -> DataLoader:
         return DataLoader(
             traces,
             batch_size=self.hparams.batch_size,
@@ -96,13 +110,16 @@ class WarmStartDataModule(LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        """Plain shuffled batches. Length-grouped batches (fewer pad tokens) made each batch
+        one behaviour or all facts, and the tiny policy then learned neither copying nor the
+        tables within the budget, so they are not used."""
         return self._loader(self.data.train, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.data.val, shuffle=False)
+        return self._loader(self.data.val)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.data.test, shuffle=False)
+        return self._loader(self.data.test)
 
     def eval_tasks(self) -> list:
         """The ``n_eval`` held-out problems (test split) as ``TaskExample``s."""
@@ -129,7 +146,10 @@ class WarmStartModule(LightningModule):
         weight_decay: AdamW weight decay.
         warmup_steps: linear warmup steps.
         min_lr_ratio: the cosine decay ends at ``lr * min_lr_ratio``.
-        max_length: traces are cut to this many tokens.
+        max_length: traces are cut to this many tokens (and packed rows hold at most this many).
+        pack: pack the traces of a batch into rows with a block-diagonal mask (no cross-trace
+            attention, same logits as unpadded) instead of padding each to the longest; about
+            half the tokens per step on arith.
         init_seed: seeds the tiny policy's initialisation.
         output_dir: where the policy is saved; None means ``logs/policies/tiny-<task>``.
         evaluation: the fit-end rollout evaluation.
@@ -144,11 +164,12 @@ class WarmStartModule(LightningModule):
         tiny_config: dict[str, int] | None = None,
         dtype: str = "float32",
         lora: dict[str, Any] | None = None,
-        lr: float = 3e-3,
+        lr: float = 1e-3,
         weight_decay: float = 0.01,
         warmup_steps: int = 30,
         min_lr_ratio: float = 0.1,
         max_length: int = 256,
+        pack: bool = True,
         init_seed: int = 0,
         output_dir: str | None = None,
         evaluation: EvalArgs | None = None,
@@ -172,32 +193,25 @@ class WarmStartModule(LightningModule):
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if isinstance(batch, list):
-            return collate_traces(batch, self.tokenizer, self.hparams.max_length)
+            collate = pack_traces if self.hparams.pack else collate_traces
+            return collate(batch, self.tokenizer, self.hparams.max_length)
         return batch
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        # input_ids / attention_mask / labels: [B, T]; the model shifts labels itself and
-        # averages over the tokens whose label is not -100 (the policy's own tokens).
-        out = self.model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            labels=batch["labels"],
-        )
-        return out.loss
+        # input_ids / labels: [B, T] (+ position_ids and a [B, 1, T, T] mask when packed); the
+        # model shifts labels itself and averages over the labels that are not -100.
+        return self.model(**batch).loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
-        self.log("train/lr", self.optimizers().param_groups[0]["lr"], prog_bar=False)
+        self.log("train/loss", loss, prog_bar=True, batch_size=_n_targets(batch))
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.log(
-            "val/loss", self._loss(batch), prog_bar=True, batch_size=batch["input_ids"].shape[0]
-        )
+        self.log("val/loss", self._loss(batch), prog_bar=True, batch_size=_n_targets(batch))
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.log("test/loss", self._loss(batch), batch_size=batch["input_ids"].shape[0])
+        self.log("test/loss", self._loss(batch), batch_size=_n_targets(batch))
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
@@ -244,6 +258,11 @@ class WarmStartModule(LightningModule):
         if self.logger is not None:
             self.logger.log_metrics(metrics, step=self.global_step)
             self.logger.save()
+
+
+def _n_targets(batch: dict[str, torch.Tensor]) -> int:
+    """Trained-on tokens of a batch: epoch means of the token-mean loss weight by them."""
+    return int((batch["labels"][:, 1:] != -100).sum())
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:

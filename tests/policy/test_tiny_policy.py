@@ -32,7 +32,10 @@ def test_tokenizer_is_one_token_per_character_with_bos() -> None:
     assert tok.decode(ids, skip_special_tokens=True) == TEXT
     # Concatenation is additive (the warm-start masks rely on it).
     a, b = TEXT[:11], TEXT[11:]
-    assert tok(a, add_special_tokens=False).input_ids + tok(b, add_special_tokens=False).input_ids == ids[1:]
+    assert (
+        tok(a, add_special_tokens=False).input_ids + tok(b, add_special_tokens=False).input_ids
+        == ids[1:]
+    )
     # Outside the charset: <unk>.
     assert tok("a\tb", add_special_tokens=False).input_ids == [69, 3, 70]
 
@@ -69,7 +72,9 @@ def test_default_model_is_a_tied_llama_of_one_to_five_million_parameters() -> No
 
 
 def test_save_load_by_path_gives_identical_logits(tmp_path) -> None:
-    model, tok = build_tiny_policy(seed=3, hidden_size=64, num_hidden_layers=2, intermediate_size=128)
+    model, tok = build_tiny_policy(
+        seed=3, hidden_size=64, num_hidden_layers=2, intermediate_size=128
+    )
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     loaded = AutoModelForCausalLM.from_pretrained(tmp_path)
@@ -82,7 +87,12 @@ def test_save_load_by_path_gives_identical_logits(tmp_path) -> None:
 
 
 def test_seed_fixes_the_initialisation(tmp_path) -> None:
-    small = {"hidden_size": 32, "num_hidden_layers": 1, "intermediate_size": 64, "num_attention_heads": 2}
+    small = {
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "intermediate_size": 64,
+        "num_attention_heads": 2,
+    }
     a, _ = build_tiny_policy(seed=1, **small)
     b, _ = build_tiny_policy(seed=1, **small)
     c, _ = build_tiny_policy(seed=2, **small)
