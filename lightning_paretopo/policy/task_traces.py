@@ -12,7 +12,7 @@ every behaviour while its tool use already tracks difficulty:
     kbqa   every hop well known: mostly direct (recited); none: mostly searched; mixed: mostly
            one search per unknown hop, some searching every hop, some direct answers.
 Kbqa has few questions (600 train with the default world), so ``n_train`` cycles through them,
-each pass in a new order with new behaviour draws; the well-known fact sentences are added
+each pass in a new order with new behaviour draws (or draws them weighted by tier); the well-known fact sentences are added
 ``fact_repeats`` times as plain text. Its eval tasks are the whole test split (61 questions by
 default; ``n_eval`` caps it): sample each several times (``EvalArgs.samples_per_task``).
 
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lightning_paretopo.data.arith import TIERS as ARITH_TIERS
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.kbqa import build_world, generate_kbqa
 from lightning_paretopo.policy.traces import (
@@ -85,6 +86,7 @@ def build_task_traces(
     behaviour_probs: dict[str, dict[str, float]] | None = None,
     fact_passes: int | None = None,
     facts_per_trace: int | None = None,
+    tier_weights: dict[str, float] | None = None,
     **kbqa_kwargs: Any,
 ) -> TaskTraces:
     """Build the warm-start data of ``task`` ("arith" or "kbqa"); see the module docstring.
@@ -93,6 +95,8 @@ def build_task_traces(
         fact_passes: passes over the task's facts (arith: ``arith_facts``; kbqa: the world's
             well-known sentences) added to the training traces; None: ``DEFAULT_FACTS[task]``.
         facts_per_trace: facts packed into one text trace; None: ``DEFAULT_FACTS[task]``.
+        tier_weights: relative frequency of each tier among the training problems (missing
+            tiers: 1); None keeps the generator's own mix.
         **kbqa_kwargs: ``world_seed``, ``search_k`` (passages per search), ``corpus_dir``
             (where the world's corpus is written).
     """
@@ -101,19 +105,26 @@ def build_task_traces(
     probs = behaviour_probs or DEFAULT_BEHAVIOUR_PROBS[task]
     passes = DEFAULT_FACTS[task][0] if fact_passes is None else fact_passes
     per_trace = DEFAULT_FACTS[task][1] if facts_per_trace is None else facts_per_trace
+    if tier_weights is not None and any(w < 0 for w in tier_weights.values()):
+        raise ValueError(f"tier_weights must be non-negative, got {tier_weights}")
     if task == "arith":
-        data = _arith(n_train, n_val, n_eval, seed, probs)
+        data = _arith(n_train, n_val, n_eval, seed, probs, tier_weights)
         data.train += fact_traces(arith_facts(), passes, per_trace, seed, results_only=True)
         return data
     if set(kbqa_kwargs) - {"world_seed", "search_k", "corpus_dir"}:
         raise ValueError(f"unknown kbqa arguments {sorted(kbqa_kwargs)}")
-    return _kbqa(n_train, n_val, n_eval, seed, probs, passes, per_trace, **kbqa_kwargs)
+    return _kbqa(
+        n_train, n_val, n_eval, seed, probs, passes, per_trace, tier_weights, **kbqa_kwargs
+    )
 
 
-def _arith(n_train: int, n_val: int, n_eval: int, seed: int, probs: dict) -> TaskTraces:
+def _arith(
+    n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, tier_weights: dict | None
+) -> TaskTraces:
     protocol, calculator = TaggedProtocol(), Calculator()
+    weights = None if tier_weights is None else [tier_weights.get(t, 1.0) for t in ARITH_TIERS]
     splits = {
-        "train": generate_arith(n_train, seed, split="train"),
+        "train": generate_arith(n_train, seed, split="train", tier_weights=weights),
         "val": generate_arith(n_val, seed, split="val"),
         "test": generate_arith(n_eval, seed, split="test"),
     }
@@ -132,17 +143,21 @@ def _arith(n_train: int, n_val: int, n_eval: int, seed: int, probs: dict) -> Tas
 
 def _kbqa(
     n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, passes: int,
-    per_trace: int, world_seed: int = 0, search_k: int = 1, corpus_dir: str | Path = "logs/kbqa",
+    per_trace: int, tier_weights: dict | None, world_seed: int = 0, search_k: int = 1, corpus_dir: str | Path = "logs/kbqa",
 ) -> TaskTraces:  # fmt: skip
     world = build_world(world_seed)
     corpus = world.write_corpus(Path(corpus_dir) / f"world-{world_seed}" / "corpus.jsonl")
     protocol, search = TaggedProtocol(), BM25Search(corpus, index_dir=None, k=search_k)
     pool = generate_kbqa(world, None, seed, split="train")
-    train_tasks = [
-        task
-        for p in range(math.ceil(n_train / len(pool)))
-        for task in random.Random(f"{seed}:{p}").sample(pool, len(pool))
-    ][:n_train]
+    if tier_weights is None:  # passes over the pool, each in a new order
+        train_tasks = [
+            task
+            for p in range(math.ceil(n_train / len(pool)))
+            for task in random.Random(f"{seed}:{p}").sample(pool, len(pool))
+        ][:n_train]
+    else:  # draws with replacement, each question weighted by its tier
+        weights = [tier_weights.get(t.meta["tier"], 1.0) for t in pool]
+        train_tasks = random.Random(f"{seed}:weighted").choices(pool, weights, k=n_train)
     val_tasks = generate_kbqa(world, None, seed, split="val")[:n_val]
     test_pool = generate_kbqa(world, None, seed, split="test")
     eval_tasks = test_pool[: min(n_eval, len(test_pool))]

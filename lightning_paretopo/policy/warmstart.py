@@ -57,6 +57,8 @@ class WarmStartDataModule(LightningDataModule):
         fact_passes: passes over the task's facts (arith: the one-digit tables; kbqa: the
             well-known sentences), added as plain text; None: the task's default.
         facts_per_trace: facts packed into one text trace; None: the task's default.
+        tier_weights: relative frequency of each tier among the training problems, e.g.
+            ``{known: 3, mixed: 2, unknown: 1}``; None keeps the generator's mix.
         world_seed: kbqa only: the seed of the world (``data.kbqa.build_world``).
         search_k: kbqa only: passages returned per search.
         corpus_dir: kbqa only: where the world's passage corpus is written.
@@ -74,6 +76,7 @@ class WarmStartDataModule(LightningDataModule):
         behaviour_probs: dict[str, dict[str, float]] | None = None,
         fact_passes: int | None = None,
         facts_per_trace: int | None = None,
+        tier_weights: dict[str, float] | None = None,
         world_seed: int = 0,
         search_k: int = 1,
         corpus_dir: str = "logs/kbqa",
@@ -94,7 +97,7 @@ class WarmStartDataModule(LightningDataModule):
             hp = self.hparams
             self.data = build_task_traces(
                 hp.task, hp.n_train, hp.n_val, hp.n_eval, hp.seed, hp.behaviour_probs,
-                hp.fact_passes, hp.facts_per_trace,
+                hp.fact_passes, hp.facts_per_trace, hp.tier_weights,
                 **({"world_seed": hp.world_seed, "search_k": hp.search_k,
                     "corpus_dir": hp.corpus_dir} if hp.task == "kbqa" else {}),
             )  # fmt: skip
