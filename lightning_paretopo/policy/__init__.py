@@ -7,6 +7,8 @@
     batches.py      traces -> padded or packed training batches with a policy-token loss mask
     warmstart.py    ``WarmStartModule`` / ``WarmStartDataModule`` (SFT through the CLI)
     evaluate.py     rollout evaluation by tier x tool use (``warmstart_eval.md``)
+    ensure.py       run the warm start when a configured local policy is missing
+    logprobs.py     token log-probabilities of a batch (the RL forward with grad)
 
 Submodules are imported directly (``from lightning_paretopo.policy.loading import ...``), so
 importing the package stays cheap.

@@ -1,8 +1,9 @@
 """Rollout evaluation of a warm-started policy, split by tier and by tool use.
 
-Contract: ``evaluate_policy`` rolls out the policy once per held-out task with the real
-``RolloutEngine`` and the real tools, sampled at ``temperature`` (the RL stage's sampling) and,
-with ``greedy``, once more greedily. Each sample is scored with the task's checker (arith:
+Contract: ``evaluate_policy`` rolls out the policy ``samples_per_task`` times per held-out task
+with the real ``RolloutEngine`` and the real tools, sampled at ``temperature`` (the RL stage's
+sampling) and, with ``greedy``, once more greedily (eval mode, except a 4-bit model, which stays
+in train mode: see ``policy.loading``). Each sample is scored with the task's checker (arith:
 ``math_equal``; kbqa and QA: ``qa_exact_match``). For each tier (and "all") the table gives: n,
 the accuracy of samples that called a tool, the accuracy of samples that did not, the fraction
 that called a tool, the mean number of calls, and the well-formed fraction (a final answer,
