@@ -10,7 +10,7 @@ TORCH_PIN := $(shell grep -oE '"torch==[^"]+"' pyproject.toml | tr -d '"')
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train test test-slow lint format bench clean
+.PHONY: help setup train test test-slow lint format bench benchmark clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ format: $(STAMP) ## apply ruff fixes and formatting
 
 bench: $(STAMP) ## print the Pareto-ops benchmark table
 	$(PY) benchmarks/pareto_ops.py
+
+benchmark: $(STAMP) ## fronts benchmark: every task x method x ablation x 3 seeds (hours), docs/results.md
+	$(PY) benchmarks/fronts.py run --tasks arith kbqa --methods all ablations --seeds 0 1 2 --jobs 2 $(ARGS)
+	$(PY) benchmarks/fronts.py report --tasks arith kbqa $(ARGS)
 
 clean: ## remove caches (keeps .venv and logs/)
 	rm -rf .pytest_cache .ruff_cache .hypothesis

@@ -5,7 +5,9 @@ Contract:
     names any ``LightningModule`` / ``LightningDataModule`` by ``class_path`` and gives its
     ``init_args`` (the constructor signature is the schema; ``--help`` shows the docstrings).
     Commands: fit, validate, test. The resolved config is saved next to the logs on every run
-    (``overwrite=True``, so re-running into the same log dir does not fail).
+    (``overwrite=True``, so re-running into the same log dir does not fail). ``--experiment``
+    and ``--run_name`` override the two names of the run directory
+    ``logs/<experiment>/<run_name>-s<seed>`` (``rundir.py``; the benchmark runner sets both).
 
 Why ``parser_mode="omegaconf"`` and not ``"omegaconf+"``: "omegaconf" resolves ``${...}``
 inside each config file when it is loaded, with absolute paths (``${data.init_args.task}``), the
@@ -27,7 +29,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.cli import ArgsType, LightningCLI
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from lightning_paretopo.rundir import fill_run_dir
 
@@ -35,12 +37,27 @@ from lightning_paretopo.rundir import fill_run_dir
 class ParetoPOCLI(LightningCLI):
     """``LightningCLI`` with omegaconf configs and subclass-mode model and data."""
 
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """``--experiment`` and ``--run_name``: the two parts of the run directory's name."""
+        parser.add_argument(
+            "--experiment",
+            type=str | None,
+            default=None,
+            help="Run directory logs/<experiment>/...; default: the first config file's stem.",
+        )
+        parser.add_argument(
+            "--run_name",
+            type=str | None,
+            default=None,
+            help="Run directory .../<run_name>-s<seed>; default: the method's label.",
+        )
+
     def before_instantiate_classes(self) -> None:
         """Fill the run directory (``rundir.fill_run_dir``) into paths the config left empty."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         sources = [Path(str(p)) for p in (config.get("config") or [])]
-        experiment = sources[0].stem if sources else "run"
-        run_dir = fill_run_dir(config, experiment)
+        experiment = config.get("experiment") or (sources[0].stem if sources else "run")
+        run_dir = fill_run_dir(config, experiment, label=config.get("run_name"))
         if run_dir is not None:
             logging.getLogger(__name__).info("run directory: %s", run_dir)
 

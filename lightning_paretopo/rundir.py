@@ -1,7 +1,8 @@
 """One fixed directory per run, filled into every path a config leaves empty.
 
-A run of experiment E (the config file's stem, e.g. ``quickstart``) with method M and seed S
-lives in ``logs/E/M-sS/`` (M with its static weights, e.g. ``static_0.8_0.2``): ``config.yaml``, ``checkpoints/`` (``last.ckpt``, so ``--ckpt_path
+A run of experiment E (the config file's stem, e.g. ``quickstart``, or the CLI's
+``--experiment``) with method M and seed S lives in ``logs/E/M-sS/`` (M with its static
+weights, e.g. ``static_0.8_0.2``, or the CLI's ``--run_name``): ``config.yaml``, ``checkpoints/`` (``last.ckpt``, so ``--ckpt_path
 last`` resumes), ``fronts.png``, ``summary.json``, the CSV log under ``csv/`` and the W&B run
 under ``wandb/``. W&B runs are grouped by method, so one project compares fronts across runs.
 
@@ -52,9 +53,11 @@ def _entries(node: Any) -> list[Any]:
     return list(node) if isinstance(node, list) else [node]
 
 
-def fill_run_dir(config: Any, experiment: str) -> Path | None:
+def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path | None:
     """Fill the run directory into ``config`` (a subcommand's Namespace); returns it.
 
+    ``label`` (the CLI's ``--run_name``) replaces the method label in the directory, the W&B
+    group and name: two configs of one method (e.g. an ablation) then get distinct directories.
     Returns None (and changes nothing) when the model is not a ``ParetoPOModule`` config, i.e.
     has no ``model.init_args.method``.
     """
@@ -62,7 +65,7 @@ def fill_run_dir(config: Any, experiment: str) -> Path | None:
     method_args = _get(model_args, "method")
     if _get(method_args, "name") is None:
         return None
-    method = method_label(_get(method_args, "name"), _get(method_args, "weights"))
+    method = label or method_label(_get(method_args, "name"), _get(method_args, "weights"))
     seed = _get(config, "seed_everything")
     seed = None if isinstance(seed, bool) else seed
     run_dir = run_dir_for(experiment, method, seed)

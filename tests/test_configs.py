@@ -7,8 +7,9 @@ tmp_path; configs are passed by absolute path. Two kinds of YAML live under conf
 - experiment configs (they have ``model`` with a ``class_path`` and ``data``): instantiated
   alone, on CPU, with the data files they name written (tiny but valid) under the working
   directory and, when they train a local tiny policy, its path pointed at a saved random one;
-- method overlays (``configs/methods/*``: only ``model.init_args.method``): instantiated on top
-  of the quickstart, as their headers say.
+- method overlays (``configs/methods/*``: only ``model.init_args.method``) and ablation
+  overlays (``configs/ablations/*``: the method, and for the fixed switch the callback list):
+  instantiated on top of the quickstart, as their headers say.
 
 Hub policies (``Qwen/...``) are NOT loaded: the module loads its policy lazily in
 ``configure_model``; a guard makes any network connection during instantiation fail the test.
@@ -134,8 +135,10 @@ def test_config_instantiates(
     if is_experiment(config):
         write_data_files(config)
         args = ["--config", str(path), *CPU, *policy_override(config, tiny_policy)]
-    else:  # a method overlay on the quickstart
-        assert set(config) <= {"model"}, f"{path.name}: an overlay should only change the model"
+    else:  # a method or ablation overlay on the quickstart
+        allowed = {"model", "trainer"} if path.parent.name == "ablations" else {"model"}
+        assert set(config) <= allowed, f"{path.name}: an overlay should only change {allowed}"
+        assert set(config.get("trainer") or {}) <= {"callbacks"}, f"{path.name}: callbacks only"
         args = ["--config", str(QUICKSTART), "--config", str(path)]
         args += policy_override(load(QUICKSTART), tiny_policy)
     cli = instantiate(args)
@@ -149,6 +152,40 @@ def test_config_instantiates(
         assert len(model.current_weights() if model.stage == 1 else model.frozen_weights) == len(
             model.objective_names
         )
+
+
+def test_the_ablation_overlays_change_only_what_they_name(
+    tiny_policy: Path, workdir: Path, no_network: None
+) -> None:
+    """Each ablation is paretopo with one change; the fixed switch keeps the callback list."""
+    expected = {
+        "paretopo_no_credit": ("credit", False),
+        "paretopo_tie_crowding": ("tie_break", "crowding"),
+        "paretopo_tie_domination": ("tie_break", "domination"),
+        "paretopo_tie_none": ("tie_break", "none"),
+    }
+    ablations = REPO / "configs" / "ablations"
+    assert {p.stem for p in ablations.glob("*.yaml")} == {*expected, "paretopo_fixed_switch"}
+    policy = policy_override(load(QUICKSTART), tiny_policy)
+    base = instantiate(["--config", str(QUICKSTART), *policy]).model.method_args
+    for name, (field, value) in expected.items():
+        overlay = ["--config", str(QUICKSTART), "--config", str(ablations / f"{name}.yaml")]
+        args = instantiate([*overlay, *policy]).model.method_args
+        assert getattr(args.stage2, field) == value != getattr(base.stage2, field)
+        setattr(args.stage2, field, getattr(base.stage2, field))
+        assert args == base, f"{name} changes more than stage2.{field}"
+    fixed = ablations / "paretopo_fixed_switch.yaml"
+    ours, theirs = load(fixed)["trainer"]["callbacks"], load(QUICKSTART)["trainer"]["callbacks"]
+    assert [c["class_path"] for c in ours] == [c["class_path"] for c in theirs]
+    for mine, base_cb in zip(ours, theirs, strict=True):
+        if not mine["class_path"].endswith("StageSwitch"):
+            assert mine == base_cb, "keep the overlay's callbacks in step with the quickstart's"
+    cli = instantiate(["--config", str(QUICKSTART), "--config", str(fixed), *policy])
+    switches = [cb for cb in cli.trainer.callbacks if type(cb).__name__ == "StageSwitch"]
+    assert len(switches) == 1 and switches[0].fixed_step == 20
+    assert cli.model.method_args == base
+    kinds = {type(cb).__name__ for cb in cli.trainer.callbacks}
+    assert {"ModelCheckpoint", "FrontLogger", "RunSummary"} <= kinds
 
 
 def test_hub_policy_is_not_loaded_at_instantiation(workdir: Path, no_network: None) -> None:

@@ -68,3 +68,17 @@ def test_non_paretopo_models_are_left_alone() -> None:
     config.model.init_args = Namespace(lr=0.1)
     assert fill_run_dir(config, "warmstart") is None
     assert config.trainer.default_root_dir is None
+
+
+def test_a_run_label_replaces_the_method_label() -> None:
+    """``--run_name`` (the benchmark's ablations): same method, its own directory and W&B names."""
+    config = _config(method="paretopo")
+    run_dir = fill_run_dir(config, "fronts-arith", label="paretopo_no_credit")
+    assert str(run_dir) == "logs/fronts-arith/paretopo_no_credit-s3"
+    wandb = config.trainer.logger[0].init_args
+    assert (
+        wandb.group == "paretopo_no_credit" and wandb.name == "fronts-arith-paretopo_no_credit-s3"
+    )
+    assert (
+        str(fill_run_dir(_config(method="paretopo"), "quickstart")) == "logs/quickstart/paretopo-s3"
+    )
