@@ -127,6 +127,8 @@ class KBQADataModule(TaskDataModule):
         world_seed: seed of ``build_world``.
         hops: hop counts to keep (subset of (1, 2)).
         tiers: tiers to keep (subset of ``("known", "unknown", "mixed")``).
+        search_k: passages returned per search call; keep it equal to the warm start's
+            ``search_k`` so the policy sees observations shaped like its training traces.
         **kwargs: the common arguments of ``TaskDataModule``.
     """
 
@@ -140,10 +142,13 @@ class KBQADataModule(TaskDataModule):
         world_seed: int = 0,
         hops: tuple[int, ...] = (1, 2),
         tiers: tuple[str, ...] = KBQA_TIERS,
+        search_k: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(val_size=val_size, test_size=test_size, **kwargs)
         check_size("train_size", train_size, 1)
+        check_size("search_k", search_k, 1)
+        self.search_k = search_k
         self.world = build_world(world_seed)
         for split, size in [("train", train_size), ("val", val_size), ("test", test_size)]:
             pool = generate_kbqa(self.world, None, split=split, hops=hops, tiers=tiers)
@@ -160,6 +165,10 @@ class KBQADataModule(TaskDataModule):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(passages, path)
         log.info("wrote the kbqa corpus (%d passages) to %s", len(passages), path)
+
+    @property
+    def tool_kwargs(self) -> dict[str, dict[str, Any]]:
+        return {"search": {"corpus_path": str(self.corpus_path), "k": self.search_k}}
 
     def build_splits(self) -> dict[str, list[TaskExample]]:
         hp = self.hparams

@@ -223,6 +223,17 @@ def test_kbqa_writes_its_corpus_and_the_search_tool_finds_the_first_hop(tmp_path
     assert result.ok and hop["object"] in result.text.splitlines()[0]
 
 
+def test_kbqa_search_returns_search_k_passages_like_the_warm_start(tmp_path):
+    for k in (1, 2):
+        dm = KBQADataModule(batch_size=4, test_size=10, data_dir=str(tmp_path), search_k=k)
+        dm.setup("fit")
+        assert dm.tool_kwargs["search"]["k"] == k
+        search = build_tools(list(dm.tools), **dm.tool_kwargs)["search"]
+        assert search.k == k
+    with pytest.raises(ValueError, match="search_k must be >= 1"):
+        KBQADataModule(search_k=0, data_dir=str(tmp_path))
+
+
 def test_file_module_carves_held_out_splits_and_drops_overlaps(tmp_path):
     records = [
         {"question": f"Q{i}: what is {i} + 1?", "answer": f"x\n#### {i + 1}"} for i in range(60)
