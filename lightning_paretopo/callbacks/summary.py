@@ -4,8 +4,11 @@ At fit start (not on resume: the first point is kept in the callback state) the 
 out once on the DataModule's test set; at fit end again. Each point has accuracy, tool_calls,
 tool_productivity and hypervolume (the HV of the point's normalised reward vector against the
 zero reference, i.e. the product of its coordinates). ``summary.json`` in the run directory also
-holds the method, the switch step and the wall time of the fit; the two points are logged side
-by side at INFO level.
+holds the method, the decoding of the evaluation (greedy, or sampled at the training
+temperature: ``rollout.val_greedy``), whether the final point dominates the start point
+(accuracy not lower, fewer tool calls), the switch step and the wall time of the fit. At the
+end the two points are printed side by side (``format_report``), with the paths of the plot and
+of the summary.
 
 Rank 0 evaluates the whole test set; other ranks skip (nothing here communicates).
 Deliberately not done: no per-tier breakdown (see ``policy.evaluate`` for the warm start's).
@@ -23,6 +26,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from lightning_paretopo.callbacks.fronts import FrontLogger
 from lightning_paretopo.pareto import hypervolume
 
 log = logging.getLogger(__name__)
@@ -78,8 +82,10 @@ class RunSummary(Callback):
         final = self._evaluate(trainer, pl_module)
         summary = {
             "method": getattr(pl_module, "method", None),
+            "decoding": decoding(pl_module),
             "start": self.start,
             "final": final,
+            "final_dominates_start": None if self.start is None else improves(final, self.start),
             "switch_step": getattr(pl_module, "switch_step", None),
             "global_step": trainer.global_step,
             "wall_time_s": round(self.elapsed_s, 1),
@@ -87,10 +93,10 @@ class RunSummary(Callback):
         path = self.run_dir(trainer) / "summary.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2))
-        if self.start is not None:
-            log.info("start point: %s", _line(self.start))
-        log.info("final point: %s", _line(final))
-        log.info("summary written to %s", path)
+        plots = [
+            c.run_dir(trainer) / c.filename for c in trainer.callbacks if isinstance(c, FrontLogger)
+        ]
+        print(format_report(summary, path, plots[0] if plots else None), flush=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"start": self.start, "elapsed_s": self.elapsed_s}
@@ -98,6 +104,41 @@ class RunSummary(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.start = state_dict["start"]
         self.elapsed_s = state_dict["elapsed_s"]
+
+
+def decoding(pl_module: pl.LightningModule) -> str | None:
+    """ "greedy" or "sampled (T=<temperature>)": how the test rollouts were decoded."""
+    rollout = getattr(pl_module, "rollout_args", None)
+    if rollout is None:
+        return None
+    return "greedy" if rollout.val_greedy else f"sampled (T={rollout.temperature:g})"
+
+
+def improves(final: dict[str, Any], start: dict[str, Any]) -> bool:
+    """The quickstart's claim: accuracy not lower and strictly fewer tool calls."""
+    return final["accuracy"] >= start["accuracy"] and final["tool_calls"] < start["tool_calls"]
+
+
+def format_report(summary: dict[str, Any], path: Path, plot: Path | None) -> str:
+    """The end-of-fit lines: the start and final points side by side, then where things are."""
+    fields = ("accuracy", "tool_calls", "tool_productivity", "hypervolume")
+    rows = [("start", summary["start"]), ("final", summary["final"])]
+    n = summary["final"]["n"]
+    lines = [
+        f"{summary.get('method')}: test points on {n} held-out tasks, {summary.get('decoding')}",
+        f"  {'':12}" + "".join(f"{f:>19}" for f in fields),
+    ]
+    for name, rec in rows:
+        if rec is not None:
+            lines.append(f"  {name:12}" + "".join(f"{rec[f]:>19.3f}" for f in fields))
+    if summary.get("final_dominates_start") is not None:
+        verdict = "yes" if summary["final_dominates_start"] else "no"
+        lines.append(f"  final dominates start (accuracy not lower, fewer calls): {verdict}")
+    lines.append(f"  switch step {summary.get('switch_step')}, fit {summary['wall_time_s']} s")
+    if plot is not None:
+        lines.append(f"  fronts plot: {plot}")
+    lines.append(f"  summary:     {path}")
+    return "\n".join(lines)
 
 
 def _line(record: dict[str, Any]) -> str:
