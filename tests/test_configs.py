@@ -182,7 +182,7 @@ def test_the_ablation_overlays_change_only_what_they_name(
             assert mine == base_cb, "keep the overlay's callbacks in step with the quickstart's"
     cli = instantiate(["--config", str(QUICKSTART), "--config", str(fixed), *policy])
     switches = [cb for cb in cli.trainer.callbacks if type(cb).__name__ == "StageSwitch"]
-    assert len(switches) == 1 and switches[0].fixed_step == 20
+    assert len(switches) == 1 and switches[0].fixed_step == 30
     assert cli.model.method_args == base
     kinds = {type(cb).__name__ for cb in cli.trainer.callbacks}
     assert {"ModelCheckpoint", "FrontLogger", "RunSummary"} <= kinds

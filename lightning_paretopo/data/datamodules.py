@@ -63,6 +63,10 @@ class ArithDataModule(TaskDataModule):
         tier_weights: relative weight per tier (default: uniform).
         eval_distinct: keep each expression once in val/test. This shifts the tier mix towards
             hard (the easy tier's test split holds only 19 distinct expressions).
+        train_seed: seed of the training draws (None: ``seed``). The warm start draws its SFT
+            problems from the train split with its own seed, so with the same seed RL would
+            replay the SFT problems in order; a different ``train_seed`` gives fresh draws
+            while val/test stay the warm start's (they follow ``seed``).
         **kwargs: the common arguments of ``TaskDataModule``.
     """
 
@@ -76,6 +80,7 @@ class ArithDataModule(TaskDataModule):
         tiers: tuple[str, ...] = ARITH_TIERS,
         tier_weights: tuple[float, ...] | None = None,
         eval_distinct: bool = False,
+        train_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(val_size=val_size, test_size=test_size, **kwargs)
@@ -85,9 +90,10 @@ class ArithDataModule(TaskDataModule):
         generate_arith(0, tiers=tiers, tier_weights=tier_weights)  # validates tiers and weights
         self.tools = ("calculator",)
 
-    def _draw(self, n: int, split: str) -> list[TaskExample]:
+    def _draw(self, n: int, split: str, seed: int | None = None) -> list[TaskExample]:
         hp = self.hparams
-        return generate_arith(n, hp.seed, hp.tiers, hp.tier_weights, split=split)
+        seed = hp.seed if seed is None else seed
+        return generate_arith(n, seed, hp.tiers, hp.tier_weights, split=split)
 
     def _eval_split(self, split: str, size: int) -> list[TaskExample]:
         if not self.hparams.eval_distinct:
@@ -107,7 +113,7 @@ class ArithDataModule(TaskDataModule):
     def build_splits(self) -> dict[str, list[TaskExample]]:
         hp = self.hparams
         return {
-            "train": self._draw(hp.train_size, "train"),
+            "train": self._draw(hp.train_size, "train", hp.train_seed),
             "val": self._eval_split("val", hp.val_size),
             "test": self._eval_split("test", hp.test_size),
         }

@@ -188,6 +188,20 @@ def test_arith_held_out_sets_are_fixed_ordered_and_disjoint(tmp_path):
     assert dm.hparams.batch_size == 8 and dm.hparams.test_size == 500
 
 
+def test_arith_train_seed_gives_fresh_training_draws_and_the_same_held_out_sets(tmp_path):
+    base = ArithDataModule(train_size=200, val_size=50, test_size=60, data_dir=str(tmp_path))
+    fresh = ArithDataModule(
+        train_size=200, val_size=50, test_size=60, train_seed=1, data_dir=str(tmp_path)
+    )
+    base.setup("fit")
+    fresh.setup("fit")
+    assert base.splits["train"] == generate_arith(200, 0, split="train")  # the SFT draws
+    assert fresh.splits["train"] == generate_arith(200, 1, split="train")
+    assert fresh.splits["train"] != base.splits["train"]
+    for split in ("val", "test"):
+        assert fresh.splits[split] == base.splits[split]
+
+
 def test_arith_distinct_eval_and_its_pool_limit(tmp_path):
     dm = ArithDataModule(train_size=50, test_size=500, eval_distinct=True, data_dir=str(tmp_path))
     dm.setup("test")
