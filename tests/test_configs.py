@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,12 @@ import yaml
 
 from lightning_paretopo.cli import main
 from lightning_paretopo.module import ParetoPOModule
-from lightning_paretopo.policy.tiny import save_tiny_policy
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
 QUICKSTART = REPO / "configs" / "quickstart.yaml"
-TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-}
 CPU = ["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=auto"]
 CPU += ["--trainer.precision=32-true"]
 
@@ -59,20 +53,6 @@ def load(path: Path) -> dict[str, Any]:
 
 def is_experiment(config: dict[str, Any]) -> bool:
     return "data" in config and "class_path" in (config.get("model") or {})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread (tiny matrices; see tests/module/conftest.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_policy(tmp_path_factory.mktemp("policy") / "tiny", seed=0, **TINY)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ zero reference, i.e. the product of its coordinates). ``summary.json`` in the ru
 holds the method, the decoding of the evaluation (greedy, or sampled at the training
 temperature: ``rollout.val_greedy``), whether the final point dominates the start point
 (accuracy not lower, fewer tool calls), the switch step and the wall time of the fit. At the
-end the two points are printed side by side (``format_report``), with the paths of the plot and
+end the two points are logged side by side (INFO) (``format_report``), with the paths of the plot and
 of the summary.
 
 Rank 0 evaluates the whole test set; other ranks skip (nothing here communicates).
@@ -96,7 +96,7 @@ class RunSummary(Callback):
         plots = [
             c.run_dir(trainer) / c.filename for c in trainer.callbacks if isinstance(c, FrontLogger)
         ]
-        print(format_report(summary, path, plots[0] if plots else None), flush=True)
+        log.info("%s", format_report(summary, path, plots[0] if plots else None))
 
     def state_dict(self) -> dict[str, Any]:
         return {"start": self.start, "elapsed_s": self.elapsed_s}

@@ -8,7 +8,6 @@ gives the policy gradient something to act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs, Stage1Args
 from lightning_paretopo.data import ArithDataModule
 from lightning_paretopo.module import ParetoPOModule
-from lightning_paretopo.policy.tiny import save_tiny_policy
 from lightning_paretopo.rewards import Accuracy, RewardHead, RewardHeads, ToolEfficiency
-
-TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-}
 
 
 class DigitShare(RewardHead):
@@ -75,20 +66,9 @@ class MemoryLogger(Logger):
         return {k for _, m in self.history for k in m}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: the matrices are tiny, and on a shared 2-core machine a second
-    OpenMP thread mostly waits for a core (measured: 25 s vs 11 s for one test)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random tiny Llama + character tokenizer saved in HF format (loadable by path)."""
-    return save_tiny_policy(tmp_path_factory.mktemp("policy") / "tiny", seed=0, **TINY)
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread: None) -> None:
+    """Every module test runs with one intra-op thread (tests/conftest.py ``one_thread``)."""
 
 
 def objectives() -> RewardHeads:
