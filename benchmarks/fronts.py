@@ -7,7 +7,7 @@
 Contract of ``run``. A task names an experiment config (``TASKS``), a method an overlay in
 ``configs/methods/`` (``--methods all``) or ``configs/ablations/`` (``ablations``). A run is
 ``python train.py fit --config <task> --config <overlay> --seed_everything S
---model.init_args.seed S --experiment fronts-<task> --run_name <method>``: it lives in
+--model.init_args.rollout_seed S --experiment fronts-<task> --run_name <method>``: it lives in
 ``logs/fronts-<task>/<method>-s<S>/``, apart from the user's runs (``--max-steps N`` smoke runs
 use ``fronts-<task>-steps<N>``, so they never stand in for full runs). A run with
 ``summary.json`` is skipped, one with ``checkpoints/last.ckpt`` resumed (``--ckpt_path last``),
@@ -125,7 +125,7 @@ def build_command(
     """The ``train.py fit`` command of one run (``action`` from ``decide``)."""
     seed = str(spec.seed)
     cmd = [python, "train.py", "fit", "--config", spec.config, "--config", spec.overlay]
-    cmd += ["--seed_everything", seed, "--model.init_args.seed", seed]
+    cmd += ["--seed_everything", seed, "--model.init_args.rollout_seed", seed]
     cmd += ["--experiment", spec.experiment, "--run_name", spec.method]
     cmd += ["--trainer.enable_progress_bar=false"]  # the log is a file
     if max_steps is not None:

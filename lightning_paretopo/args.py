@@ -72,12 +72,19 @@ class RolloutArgs:
     """Nucleus sampling threshold for training rollouts."""
     val_greedy: bool = True
     """Greedy decoding for validation and test (False: sample at ``temperature``)."""
+    eval_samples: int = 1
+    """Sampled rollouts per validation/test task (greedy evaluation always takes 1); more
+    samples give a steadier estimate of the sampled policy's expected point."""
 
     def __post_init__(self) -> None:
         _check(
             self.group_size >= 2,
             f"rollout.group_size must be >= 2 (got {self.group_size}): "
             "group statistics need at least two rollouts per prompt",
+        )
+        _check(
+            self.eval_samples >= 1,
+            f"rollout.eval_samples must be >= 1 (rollouts per val/test task), got {self.eval_samples}",
         )
         _check(
             self.protocol in ("tagged", "chat"),

@@ -73,10 +73,13 @@ class ParetoPOModule(LightningModule):
         method: the advantage signal and its stage-1/stage-2 settings (``MethodArgs``).
         rollout: sampling settings (``RolloutArgs``).
         loss: policy-gradient settings (``LossArgs``).
-        tools: tool name -> constructor kwargs; None takes the DataModule's ``tools``.
+        tool_config: tool name -> constructor kwargs; None takes the DataModule's ``tools``
+            (not named ``tools``, which would clash with the DataModule's hparam of that name).
         optimizer: optimizer factory over the trainable parameters (default AdamW, lr 1e-5).
         scheduler: optional LR scheduler factory, stepped once per training step.
-        seed: seeds the rollout sampler (its state is checkpointed).
+        rollout_seed: seeds the rollout sampler (its state is checkpointed). Not ``seed``: the
+            DataModule's ``seed`` (which problems) is a different choice, and Lightning refuses
+            to log two hparams of one name with different values.
     """
 
     def __init__(
@@ -86,10 +89,10 @@ class ParetoPOModule(LightningModule):
         method: MethodArgs | None = None,
         rollout: RolloutArgs | None = None,
         loss: LossArgs | None = None,
-        tools: dict[str, dict[str, Any]] | None = None,
+        tool_config: dict[str, dict[str, Any]] | None = None,
         optimizer: OptimizerCallable = _adamw,
         scheduler: LRSchedulerCallable | None = None,
-        seed: int = 0,
+        rollout_seed: int = 0,
     ) -> None:
         super().__init__()
         self.policy_args = as_args(PolicyArgs, policy)
@@ -101,27 +104,31 @@ class ParetoPOModule(LightningModule):
         args = {"policy": self.policy_args, "method": self.method_args}
         args |= {"rollout": self.rollout_args, "loss": self.loss_args}
         self.save_hyperparameters(
-            {**{k: asdict(v) for k, v in args.items()}, "tools": tools, "seed": seed}
+            {
+                **{k: asdict(v) for k, v in args.items()},
+                "tool_config": tool_config,
+                "rollout_seed": rollout_seed,
+            }
         )
         self.automatic_optimization = False
         self.objectives = objectives or RewardHeads.from_names(["accuracy", "tool_efficiency"])
         self.method = self.method_args.name
-        self.tool_args = tools
+        self.tool_args = tool_config
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.seed = seed
+        self.rollout_seed = rollout_seed
         K = len(self.objectives)
         self.objective_names = self.objectives.names
         self.accuracy_index = (
             self.objective_names.index("accuracy") if "accuracy" in self.objective_names else None
         )
-        self._check_names(tools)
+        self._check_names(tool_config)
         self.static_weights = self._static_weights(K)
         self._init_run_state(K)
         self.policy: torch.nn.Module | None = None
         self.tokenizer: Any = None
         self.engine: RolloutEngine | None = None
         self._ref_policy: torch.nn.Module | None = None
-        self._rng = RolloutRNG(seed)
+        self._rng = RolloutRNG(rollout_seed)
         self._eval_generator: torch.Generator | None = None
         self._eval = EvalAccumulator(self.objective_names, self.accuracy_index)
 
@@ -148,7 +155,9 @@ class ParetoPOModule(LightningModule):
             )
         unknown = sorted(set(tools or {}) - set(TOOL_CLASSES))
         if unknown:
-            raise ValueError(f"tools: unknown {unknown}; choose from {sorted(TOOL_CLASSES)}")
+            raise ValueError(
+                f"tool_config: unknown tools {unknown}; choose from {sorted(TOOL_CLASSES)}"
+            )
 
     def _static_weights(self, K: int) -> torch.Tensor:
         w = self.method_args.weights
@@ -246,9 +255,13 @@ class ParetoPOModule(LightningModule):
 
     # ------------------------------------------------------------- evaluation
     def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator) -> tuple:
-        """(R_raw [N, K], R [N, K], batch) of one rollout per task."""
-        batch = self.rollout(tasks, 1, self.rollout_args.val_greedy, generator)
-        return (*self.objectives(batch, tasks), batch)
+        """(R_raw [N, K], R [N, K], batch): one greedy rollout per task, or ``eval_samples``
+        sampled ones (N = len(tasks) * samples)."""
+        greedy = self.rollout_args.val_greedy
+        samples = 1 if greedy else self.rollout_args.eval_samples
+        batch = self.rollout(tasks, samples, greedy, generator)
+        rows = [task for task in tasks for _ in range(samples)]
+        return (*self.objectives(batch, rows), batch)
 
     def _new_eval_generator(self) -> torch.Generator:
         device = next(self.policy.parameters()).device

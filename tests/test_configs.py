@@ -124,6 +124,10 @@ def test_config_instantiates(
     cli = instantiate(args)
     assert cli.trainer is not None and cli.datamodule is not None
     model = cli.model
+    # Lightning refuses to log a module and a DataModule hparam of one name with two values.
+    a, b = model.hparams_initial, cli.datamodule.hparams_initial
+    clash = [k for k in a.keys() & b.keys() - {"_class_path"} if a[k] != b[k]]
+    assert not clash, f"module and DataModule hparams clash on {clash}"
     if isinstance(model, ParetoPOModule):
         assert model.policy is None  # loaded lazily, in configure_model
         expected = (config.get("model") or {}).get("init_args", {}).get("method", {}).get("name")

@@ -32,12 +32,15 @@ from lightning_paretopo.pareto import hypervolume
 log = logging.getLogger(__name__)
 
 
-def point_record(result: dict[str, Any]) -> dict[str, Any]:
-    """The reported fields of one evaluation (``ParetoPOModule.evaluate``)."""
+def point_record(result: dict[str, Any], samples: int = 1) -> dict[str, Any]:
+    """The reported fields of one evaluation (``ParetoPOModule.evaluate``) of ``n`` rollouts,
+    ``samples`` per task."""
     point = torch.tensor(result["point"], dtype=torch.float64)  # [K]
     hv = 0.0 if torch.isnan(point).any() else hypervolume(point[None], torch.zeros_like(point))
     return {
         "n": result["n"],
+        "tasks": result["n"] // samples,
+        "samples_per_task": samples,
         "accuracy": result["accuracy"],
         "tool_calls": result["tool_calls"],
         "tool_productivity": result["tool_productivity"],
@@ -66,7 +69,7 @@ class RunSummary(Callback):
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         loader = trainer.datamodule.test_dataloader()
-        return point_record(pl_module.evaluate(loader))
+        return point_record(pl_module.evaluate(loader), samples_per_task(pl_module))
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._t0 = time.perf_counter()
@@ -114,6 +117,14 @@ def decoding(pl_module: pl.LightningModule) -> str | None:
     return "greedy" if rollout.val_greedy else f"sampled (T={rollout.temperature:g})"
 
 
+def samples_per_task(pl_module: pl.LightningModule) -> int:
+    """Rollouts per test task: ``rollout.eval_samples`` when sampling, 1 when greedy."""
+    rollout = getattr(pl_module, "rollout_args", None)
+    if rollout is None or rollout.val_greedy:
+        return 1
+    return int(getattr(rollout, "eval_samples", 1))
+
+
 def improves(final: dict[str, Any], start: dict[str, Any]) -> bool:
     """The quickstart's claim: accuracy not lower and strictly fewer tool calls."""
     return final["accuracy"] >= start["accuracy"] and final["tool_calls"] < start["tool_calls"]
@@ -123,9 +134,12 @@ def format_report(summary: dict[str, Any], path: Path, plot: Path | None) -> str
     """The end-of-fit lines: the start and final points side by side, then where things are."""
     fields = ("accuracy", "tool_calls", "tool_productivity", "hypervolume")
     rows = [("start", summary["start"]), ("final", summary["final"])]
-    n = summary["final"]["n"]
+    final = summary["final"]
+    tasks, samples = final.get("tasks", final["n"]), final.get("samples_per_task", 1)
+    per_task = f" x {samples} samples" if samples > 1 else ""
     lines = [
-        f"{summary.get('method')}: test points on {n} held-out tasks, {summary.get('decoding')}",
+        f"{summary.get('method')}: test points on {tasks} held-out tasks{per_task}, "
+        f"{summary.get('decoding')}",
         f"  {'':12}" + "".join(f"{f:>19}" for f in fields),
     ]
     for name, rec in rows:
@@ -145,5 +159,5 @@ def _line(record: dict[str, Any]) -> str:
     return (
         f"accuracy {record['accuracy']:.3f}  tool_calls {record['tool_calls']:.3f}  "
         f"tool_productivity {record['tool_productivity']:.3f}  hv {record['hypervolume']:.4f}  "
-        f"(n={record['n']})"
+        f"(n={record['n']} rollouts)"
     )

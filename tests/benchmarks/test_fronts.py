@@ -168,7 +168,7 @@ def test_build_command_for_start_resume_and_smoke() -> None:
     assert build_command(spec, "start", python="py") == [
         "py", "train.py", "fit", "--config", "configs/quickstart.yaml",
         "--config", "configs/methods/static_80_20.yaml",
-        "--seed_everything", "2", "--model.init_args.seed", "2",
+        "--seed_everything", "2", "--model.init_args.rollout_seed", "2",
         "--experiment", "fronts-arith", "--run_name", "static_80_20",
         "--trainer.enable_progress_bar=false",
     ]  # fmt: skip
@@ -202,7 +202,12 @@ def test_the_cli_puts_a_built_command_in_the_spec_run_dir(
         args = [str(REPO / a) if a.startswith("configs/") else a for a in args]
         cli = main(args, run=False)
         assert cli.trainer.default_root_dir == str(spec.run_dir)
-        assert cli.trainer.max_steps == 2 and cli.model.seed == 1
+        assert cli.trainer.max_steps == 2 and cli.model.rollout_seed == 1
+        # Lightning refuses to log module and DataModule hparams that share a name but differ
+        # (it used to fail here for every seed but 0, when the module's seed was ``seed``).
+        a, b = cli.model.hparams_initial, cli.datamodule.hparams_initial
+        clash = [k for k in a.keys() & b.keys() - {"_class_path"} if a[k] != b[k]]
+        assert not clash, f"module and DataModule hparams clash on {clash}"
         summary = [cb for cb in cli.trainer.callbacks if type(cb).__name__ == "RunSummary"]
         assert summary[0].dirpath == str(spec.run_dir)
 

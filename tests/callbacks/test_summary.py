@@ -7,18 +7,25 @@ from types import SimpleNamespace
 
 import pytest
 
-from lightning_paretopo.callbacks.summary import decoding, format_report, improves, point_record
+from lightning_paretopo.callbacks.summary import (
+    decoding,
+    format_report,
+    improves,
+    point_record,
+    samples_per_task,
+)
 
 
-def record(accuracy: float, tool_calls: float, point: list[float]) -> dict:
+def record(accuracy: float, tool_calls: float, point: list[float], samples: int = 1) -> dict:
     return point_record(
         {
-            "n": 500,
+            "n": 500 * samples,
             "accuracy": accuracy,
             "tool_calls": tool_calls,
             "tool_productivity": accuracy / max(tool_calls, 1.0),
             "point": point,
-        }
+        },
+        samples,
     )
 
 
@@ -68,6 +75,24 @@ def test_format_report_puts_start_beside_final_and_names_the_files():
     assert "final dominates start (accuracy not lower, fewer calls): yes" in text
     assert "switch step 17, fit 301.5 s" in text
     assert lines[-2:] == ["  fronts plot: run/fronts.png", "  summary:     run/summary.json"]
+
+
+def test_samples_per_task_counts_sampled_evaluation_only():
+    def module(greedy: bool) -> SimpleNamespace:
+        return SimpleNamespace(rollout_args=SimpleNamespace(val_greedy=greedy, eval_samples=4))
+
+    assert samples_per_task(module(False)) == 4
+    assert samples_per_task(module(True)) == 1
+    assert samples_per_task(SimpleNamespace()) == 1
+
+
+def test_record_and_report_count_tasks_and_samples_apart():
+    final = record(0.9, 0.5, [0.9, 0.875], samples=4)
+    assert (final["n"], final["tasks"], final["samples_per_task"]) == (2000, 500, 4)
+    summary = {"method": "paretopo", "decoding": "sampled (T=1)", "start": None, "final": final}
+    summary |= {"final_dominates_start": None, "switch_step": 20, "wall_time_s": 1.0}
+    first = format_report(summary, Path("s.json"), None).splitlines()[0]
+    assert first == "paretopo: test points on 500 held-out tasks x 4 samples, sampled (T=1)"
 
 
 def test_format_report_without_a_start_point_or_plot():

@@ -132,6 +132,25 @@ def test_val_hv_is_the_hv_of_this_runs_validation_points(tiny_policy: Path, tmp_
     assert module.hv_contribution == 0.0
 
 
+def test_sampled_evaluation_takes_eval_samples_rollouts_per_task(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    def rollout(greedy: bool) -> RolloutArgs:
+        return RolloutArgs(
+            group_size=2, max_turns=2, max_new_tokens=16, max_total_tokens=96,
+            val_greedy=greedy, eval_samples=3,
+        )  # fmt: skip
+
+    sampled = make_module(tiny_policy, rollout=rollout(greedy=False))
+    make_trainer(tmp_path, max_steps=1).test(sampled, make_data(tmp_path))
+    assert sampled.last_test["n"] == 3 * 4  # 4 test tasks x 3 samples
+    greedy = make_module(tiny_policy, rollout=rollout(greedy=True))
+    make_trainer(tmp_path, max_steps=1).test(greedy, make_data(tmp_path))
+    assert greedy.last_test["n"] == 4  # greedy: one rollout per task
+    with pytest.raises(ValueError, match="rollout.eval_samples must be >= 1"):
+        RolloutArgs(eval_samples=0)
+
+
 def test_sampled_evaluation_does_not_change_training(tiny_policy: Path, tmp_path: Path) -> None:
     # Evaluation draws from its own generator (seeded by step), never from the training stream:
     # validating every step with sampled rollouts leaves the trained policy bit-identical.
@@ -209,8 +228,8 @@ def test_static_weights_of_the_wrong_length_name_the_field(tiny_policy: Path) ->
 
 
 def test_unknown_tool_names_the_field(tiny_policy: Path) -> None:
-    with pytest.raises(ValueError, match=r"tools.*'abacus'"):
-        make_module(tiny_policy, tools={"abacus": {}})
+    with pytest.raises(ValueError, match=r"tool_config: unknown tools.*'abacus'"):
+        make_module(tiny_policy, tool_config={"abacus": {}})
 
 
 def test_missing_data_file_names_the_field(tmp_path: Path) -> None:
