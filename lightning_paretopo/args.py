@@ -72,9 +72,10 @@ class RolloutArgs:
     """Nucleus sampling threshold for training rollouts."""
     val_greedy: bool = True
     """Greedy decoding for validation and test (False: sample at ``temperature``)."""
-    eval_samples: int = 1
-    """Sampled rollouts per validation/test task (greedy evaluation always takes 1); more
-    samples give a steadier estimate of the sampled policy's expected point."""
+    test_samples: int = 1
+    """Sampled rollouts per test task (``trainer.test`` and RunSummary's start and final points;
+    greedy evaluation takes 1): a steadier estimate of the sampled policy's expected point.
+    Validation takes one per task: it runs often, and its points only draw the curves."""
 
     def __post_init__(self) -> None:
         _check(
@@ -83,8 +84,8 @@ class RolloutArgs:
             "group statistics need at least two rollouts per prompt",
         )
         _check(
-            self.eval_samples >= 1,
-            f"rollout.eval_samples must be >= 1 (rollouts per val/test task), got {self.eval_samples}",
+            self.test_samples >= 1,
+            f"rollout.test_samples must be >= 1 (rollouts per test task), got {self.test_samples}",
         )
         _check(
             self.protocol in ("tagged", "chat"),

@@ -254,11 +254,11 @@ class ParetoPOModule(LightningModule):
         self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)
 
     # ------------------------------------------------------------- evaluation
-    def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator) -> tuple:
-        """(R_raw [N, K], R [N, K], batch): one greedy rollout per task, or ``eval_samples``
-        sampled ones (N = len(tasks) * samples)."""
+    def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator, samples: int = 1):
+        """(R_raw [N, K], R [N, K], batch): ``samples`` sampled rollouts per task, or one greedy
+        rollout (N = len(tasks) * samples)."""
         greedy = self.rollout_args.val_greedy
-        samples = 1 if greedy else self.rollout_args.eval_samples
+        samples = 1 if greedy else samples
         batch = self.rollout(tasks, samples, greedy, generator)
         rows = [task for task in tasks for _ in range(samples)]
         return (*self.objectives(batch, rows), batch)
@@ -269,17 +269,20 @@ class ParetoPOModule(LightningModule):
 
     @torch.no_grad()
     def evaluate(self, batches: Any) -> dict[str, Any]:
-        """Roll out every task of ``batches`` (lists of tasks) once; this process only."""
+        """Roll out every test task of ``batches`` (lists of tasks) ``test_samples`` times (once
+        when greedy); this process only."""
         acc = EvalAccumulator(self.objective_names, self.accuracy_index)
         generator = self._new_eval_generator()
         for tasks in batches:
-            acc.add(*self._eval_batch(tasks, generator))
+            acc.add(*self._eval_batch(tasks, generator, self.rollout_args.test_samples))
         return acc.summarize(acc.sums(torch.device("cpu")))
 
     def validation_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
         self._eval.add(*self._eval_batch(tasks, self._eval_generator))
 
-    test_step = validation_step
+    def test_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
+        samples = self.rollout_args.test_samples
+        self._eval.add(*self._eval_batch(tasks, self._eval_generator, samples))
 
     def on_validation_epoch_start(self) -> None:
         self._eval.reset()

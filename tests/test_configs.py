@@ -207,7 +207,7 @@ def test_quickstart_runs_end_to_end(tiny_policy: Path, workdir: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["method"] == "paretopo" and summary["global_step"] == 2
     assert summary["start"]["tasks"] == summary["final"]["tasks"] == 4
-    samples = cli.model.rollout_args.eval_samples  # the quickstart samples each test task k times
+    samples = cli.model.rollout_args.test_samples  # the quickstart samples each test task k times
     assert summary["final"]["samples_per_task"] == samples and summary["final"]["n"] == 4 * samples
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 2 and checkpoint["paretopo"]["stage"] == 1

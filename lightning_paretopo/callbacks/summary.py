@@ -118,11 +118,11 @@ def decoding(pl_module: pl.LightningModule) -> str | None:
 
 
 def samples_per_task(pl_module: pl.LightningModule) -> int:
-    """Rollouts per test task: ``rollout.eval_samples`` when sampling, 1 when greedy."""
+    """Rollouts per test task: ``rollout.test_samples`` when sampling, 1 when greedy."""
     rollout = getattr(pl_module, "rollout_args", None)
     if rollout is None or rollout.val_greedy:
         return 1
-    return int(getattr(rollout, "eval_samples", 1))
+    return int(getattr(rollout, "test_samples", 1))
 
 
 def improves(final: dict[str, Any], start: dict[str, Any]) -> bool:

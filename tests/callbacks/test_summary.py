@@ -79,7 +79,7 @@ def test_format_report_puts_start_beside_final_and_names_the_files():
 
 def test_samples_per_task_counts_sampled_evaluation_only():
     def module(greedy: bool) -> SimpleNamespace:
-        return SimpleNamespace(rollout_args=SimpleNamespace(val_greedy=greedy, eval_samples=4))
+        return SimpleNamespace(rollout_args=SimpleNamespace(val_greedy=greedy, test_samples=4))
 
     assert samples_per_task(module(False)) == 4
     assert samples_per_task(module(True)) == 1

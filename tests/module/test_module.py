@@ -132,23 +132,30 @@ def test_val_hv_is_the_hv_of_this_runs_validation_points(tiny_policy: Path, tmp_
     assert module.hv_contribution == 0.0
 
 
-def test_sampled_evaluation_takes_eval_samples_rollouts_per_task(
+def test_sampled_testing_takes_test_samples_rollouts_per_task(
     tiny_policy: Path, tmp_path: Path
 ) -> None:
     def rollout(greedy: bool) -> RolloutArgs:
         return RolloutArgs(
             group_size=2, max_turns=2, max_new_tokens=16, max_total_tokens=96,
-            val_greedy=greedy, eval_samples=3,
+            val_greedy=greedy, test_samples=3,
         )  # fmt: skip
 
     sampled = make_module(tiny_policy, rollout=rollout(greedy=False))
-    make_trainer(tmp_path, max_steps=1).test(sampled, make_data(tmp_path))
+    trainer = make_trainer(tmp_path, max_steps=1, limit_val_batches=None)
+    trainer.test(sampled, make_data(tmp_path))
     assert sampled.last_test["n"] == 3 * 4  # 4 test tasks x 3 samples
+    trainer.validate(sampled, make_data(tmp_path))
+    assert sampled._eval.sums(torch.device("cpu"))[0] == 4  # validation: one per task
+    sampled.configure_model()
+    data = make_data(tmp_path)
+    data.setup("test")
+    assert sampled.evaluate(data.test_dataloader())["n"] == 3 * 4  # RunSummary's path
     greedy = make_module(tiny_policy, rollout=rollout(greedy=True))
     make_trainer(tmp_path, max_steps=1).test(greedy, make_data(tmp_path))
     assert greedy.last_test["n"] == 4  # greedy: one rollout per task
-    with pytest.raises(ValueError, match="rollout.eval_samples must be >= 1"):
-        RolloutArgs(eval_samples=0)
+    with pytest.raises(ValueError, match="rollout.test_samples must be >= 1"):
+        RolloutArgs(test_samples=0)
 
 
 def test_sampled_evaluation_does_not_change_training(tiny_policy: Path, tmp_path: Path) -> None:
