@@ -10,6 +10,10 @@ temperature: ``rollout.val_greedy``), whether the final point dominates the star
 end the two points are logged side by side (INFO) (``format_report``), with the paths of the plot and
 of the summary.
 
+With ``start_cache_dir`` the start point is looked up in, and saved to, a cache of start points
+(``callbacks.start_cache``): the benchmark's methods of one seed share one start point, so it is
+computed once; ``summary.json`` then marks it ``"cached": true``.
+
 Rank 0 evaluates the whole test set; other ranks skip (nothing here communicates).
 Deliberately not done: no per-tier breakdown (see ``policy.evaluate`` for the warm start's).
 """
@@ -27,6 +31,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from lightning_paretopo.callbacks.fronts import FrontLogger
+from lightning_paretopo.callbacks.start_cache import load_start, save_start, start_key
 from lightning_paretopo.pareto import hypervolume
 
 log = logging.getLogger(__name__)
@@ -55,11 +60,18 @@ class RunSummary(Callback):
     Args:
         dirpath: where summary.json goes; default the trainer's log_dir (or default_root_dir).
         evaluate_start: also evaluate the starting (warm-start) policy.
+        start_cache_dir: a directory caching start points across runs (None: no cache).
     """
 
-    def __init__(self, dirpath: str | None = None, evaluate_start: bool = True) -> None:
+    def __init__(
+        self,
+        dirpath: str | None = None,
+        evaluate_start: bool = True,
+        start_cache_dir: str | None = None,
+    ) -> None:
         self.dirpath = dirpath
         self.evaluate_start = evaluate_start
+        self.start_cache_dir = start_cache_dir
         self.start: dict[str, Any] | None = None
         self.elapsed_s = 0.0
         self._t0 = 0.0
@@ -74,9 +86,22 @@ class RunSummary(Callback):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._t0 = time.perf_counter()
         if self.evaluate_start and self.start is None and trainer.is_global_zero:
-            log.info("evaluating the starting policy on the test set")
-            self.start = self._evaluate(trainer, pl_module)
+            self.start = self._start_point(trainer, pl_module)
             log.info("start point: %s", _line(self.start))
+
+    def _start_point(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        key = None
+        if self.start_cache_dir is not None:
+            key = start_key(pl_module, trainer.datamodule.test_dataloader())
+            cached = load_start(self.start_cache_dir, key)
+            if cached is not None:
+                log.info("start point from the cache %s/%s.json", self.start_cache_dir, key)
+                return cached | {"cached": True}
+        log.info("evaluating the starting policy on the test set")
+        record = self._evaluate(trainer, pl_module)
+        if key is not None:
+            save_start(self.start_cache_dir, key, record)
+        return record
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.elapsed_s += time.perf_counter() - self._t0
