@@ -92,18 +92,27 @@ def plot_hv(curves: dict[str, list[tuple[int, float, int]]], title: str) -> Figu
 
 
 def warm_start_line(runs: dict[str, list[Run]]) -> str:
-    """The warm-start point: mean ± std of every run's ``start`` record, and whether they agree."""
-    starts = start_points(runs)
-    if not starts:
+    """The warm-start point: one value when every run recorded the same, else mean ± std over
+    seeds, saying whether the runs of each seed agree (they should: same policy, same test
+    rollouts; seeds differ because each seed samples the test rollouts differently)."""
+    by_seed: dict[int, list[dict[str, Any]]] = {}
+    for r in (r for rs in runs.values() for r in rs if r.summary.get("start")):
+        by_seed.setdefault(r.seed, []).append(r.summary["start"])
+    if not by_seed:
         return "Warm-start point: no run recorded one."
-    same = all(all(s[f] == starts[0][f] for f in FIELDS) for s in starts)
-    n = 1 if same else len(starts)  # identical points: the value alone
-    cells = [f"{f} {format_mean_std(*mean_std([s[f] for s in starts]), n)}" for f in FIELDS]
-    agree = "the same in every run" if same else "NOT the same in every run: mean ± std"
-    return (
-        f"Warm-start point (test set, before RL; {len(starts)} run(s), {agree}): "
-        + ", ".join(cells)
-        + "."
+
+    def agree(points: list[dict[str, Any]]) -> bool:
+        return all(all(p[f] == points[0][f] for f in FIELDS) for p in points)
+
+    total = sum(len(p) for p in by_seed.values())
+    per_seed = [points[0] for points in by_seed.values()]
+    n = 1 if agree(per_seed) else len(per_seed)
+    cells = [f"{f} {format_mean_std(*mean_std([p[f] for p in per_seed]), n)}" for f in FIELDS]
+    within = all(agree(points) for points in by_seed.values())
+    how = "the same in every run of a seed" if within else "NOT the same across runs of a seed"
+    over = "" if n == 1 else f"; mean ± std over {n} seeds"
+    return f"Warm-start point (test set, before RL; {total} run(s), {how}{over}): " + (
+        ", ".join(cells) + "."
     )
 
 

@@ -280,7 +280,7 @@ def test_report_writes_the_document_and_keeps_the_discussion(experiment: Path) -
     assert "This report: `python benchmarks/fronts.py report --tasks arith kbqa" in text
     assert "| `paretopo` | 2 | 0.700 ± 0.141 |" in text and "| `otc` | 1 |" in text
     assert "stage1_only" not in text  # unfinished
-    assert "3 run(s), the same in every run): accuracy 0.500," in text
+    assert "3 run(s), the same in every run of a seed): accuracy 0.500," in text
     assert "## kbqa" in text and "No finished runs" in text
     for png in ("fronts-arith-fronts.png", "fronts-arith-hv.png"):
         assert (out.parent / "results" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -291,3 +291,24 @@ def test_report_writes_the_document_and_keeps_the_discussion(experiment: Path) -
     text = out.read_text()
     assert "Lead's words." in text and "_To be written" not in text
     assert "| `otc` | 1 |" in text and "`paretopo`" not in text  # --methods filters the report
+
+
+def test_warm_start_line_one_value_or_mean_over_seeds(tmp_path: Path) -> None:
+    from benchmarks.fronts_doc import warm_start_line
+
+    exp = tmp_path / "same"
+    write_run(exp, "paretopo-s0", point(0.8, 0.5, 0.9))
+    write_run(exp, "otc-s0", point(0.6, 0.5, 0.9))
+    line = warm_start_line(collect_runs(exp))
+    assert "2 run(s), the same in every run of a seed)" in line and "accuracy 0.500," in line
+
+    exp = tmp_path / "seeds"  # seed 1 samples its test rollouts differently
+    write_run(exp, "paretopo-s0", point(0.8, 0.5, 0.9))
+    write_run(exp, "otc-s0", point(0.6, 0.5, 0.9))
+    write_run(exp, "paretopo-s1", point(0.8, 0.5, 0.9), start=point(0.7, 1.0, 0.75))
+    line = warm_start_line(collect_runs(exp))
+    assert "the same in every run of a seed; mean ± std over 2 seeds" in line
+    assert "accuracy 0.600 ± 0.141" in line
+
+    write_run(exp, "otc-s1", point(0.6, 0.5, 0.9))  # START, not seed 1's point: a mismatch
+    assert "NOT the same across runs of a seed" in warm_start_line(collect_runs(exp))
