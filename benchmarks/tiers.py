@@ -19,7 +19,6 @@ Deliberately not done: no greedy pass, no file output (redirect stdout).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from typing import Any
 
 import torch
 import yaml
+from lightning.pytorch.cli import instantiate_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run without an install
 
@@ -44,11 +44,10 @@ from lightning_paretopo.policy.loading import load_policy  # noqa: E402
 
 def build_datamodule(data: dict[str, Any], split: str, size: int | None) -> Any:
     """The config's DataModule (``class_path`` + ``init_args``), ``<split>_size`` overridden."""
-    module, _, name = data["class_path"].rpartition(".")
-    init_args = dict(data.get("init_args") or {})
-    if size is not None:
-        init_args[f"{split}_size"] = size
-    return getattr(importlib.import_module(module), name)(**init_args)
+    init_args = dict(data.get("init_args") or {}) | (
+        {} if size is None else {f"{split}_size": size}
+    )
+    return instantiate_class((), {"class_path": data["class_path"], "init_args": init_args})
 
 
 def load_checkpoint_policy(policy: torch.nn.Module, ckpt: str | Path) -> None:

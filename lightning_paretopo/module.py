@@ -255,13 +255,15 @@ class ParetoPOModule(LightningModule):
 
     # ------------------------------------------------------------- evaluation
     def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator, samples: int = 1):
-        """(R_raw [N, K], R [N, K], batch): ``samples`` sampled rollouts per task, or one greedy
-        rollout (N = len(tasks) * samples)."""
-        greedy = self.rollout_args.val_greedy
-        samples = 1 if greedy else samples
-        batch = self.rollout(tasks, samples, greedy, generator)
+        """(R_raw [N, K], R [N, K], batch) of ``samples`` rollouts per task (N = len(tasks) *
+        samples), greedy when ``val_greedy``."""
+        batch = self.rollout(tasks, samples, self.rollout_args.val_greedy, generator)
         rows = [task for task in tasks for _ in range(samples)]
         return (*self.objectives(batch, rows), batch)
+
+    def test_samples_per_task(self) -> int:
+        """Rollouts per test task: ``rollout.test_samples`` when sampling, 1 when greedy."""
+        return 1 if self.rollout_args.val_greedy else self.rollout_args.test_samples
 
     def _new_eval_generator(self) -> torch.Generator:
         device = next(self.policy.parameters()).device
@@ -269,19 +271,20 @@ class ParetoPOModule(LightningModule):
 
     @torch.no_grad()
     def evaluate(self, batches: Any) -> dict[str, Any]:
-        """Roll out every test task of ``batches`` (lists of tasks) ``test_samples`` times (once
-        when greedy); this process only."""
+        """Roll out every test task of ``batches`` (lists of tasks) ``test_samples_per_task()``
+        times; this process only. The result also holds ``samples_per_task``."""
         acc = EvalAccumulator(self.objective_names, self.accuracy_index)
         generator = self._new_eval_generator()
+        samples = self.test_samples_per_task()
         for tasks in batches:
-            acc.add(*self._eval_batch(tasks, generator, self.rollout_args.test_samples))
-        return acc.summarize(acc.sums(torch.device("cpu")))
+            acc.add(*self._eval_batch(tasks, generator, samples))
+        return acc.summarize(acc.sums(torch.device("cpu"))) | {"samples_per_task": samples}
 
     def validation_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
         self._eval.add(*self._eval_batch(tasks, self._eval_generator))
 
     def test_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
-        samples = self.rollout_args.test_samples
+        samples = self.test_samples_per_task()
         self._eval.add(*self._eval_batch(tasks, self._eval_generator, samples))
 
     def on_validation_epoch_start(self) -> None:

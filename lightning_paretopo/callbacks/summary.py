@@ -37,11 +37,12 @@ from lightning_paretopo.pareto import hypervolume
 log = logging.getLogger(__name__)
 
 
-def point_record(result: dict[str, Any], samples: int = 1) -> dict[str, Any]:
+def point_record(result: dict[str, Any]) -> dict[str, Any]:
     """The reported fields of one evaluation (``ParetoPOModule.evaluate``) of ``n`` rollouts,
-    ``samples`` per task."""
+    ``samples_per_task`` per task."""
     point = torch.tensor(result["point"], dtype=torch.float64)  # [K]
     hv = 0.0 if torch.isnan(point).any() else hypervolume(point[None], torch.zeros_like(point))
+    samples = result["samples_per_task"]
     return {
         "n": result["n"],
         "tasks": result["n"] // samples,
@@ -81,7 +82,7 @@ class RunSummary(Callback):
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         loader = trainer.datamodule.test_dataloader()
-        return point_record(pl_module.evaluate(loader), samples_per_task(pl_module))
+        return point_record(pl_module.evaluate(loader))
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._t0 = time.perf_counter()
@@ -142,14 +143,6 @@ def decoding(pl_module: pl.LightningModule) -> str | None:
     return "greedy" if rollout.val_greedy else f"sampled (T={rollout.temperature:g})"
 
 
-def samples_per_task(pl_module: pl.LightningModule) -> int:
-    """Rollouts per test task: ``rollout.test_samples`` when sampling, 1 when greedy."""
-    rollout = getattr(pl_module, "rollout_args", None)
-    if rollout is None or rollout.val_greedy:
-        return 1
-    return int(getattr(rollout, "test_samples", 1))
-
-
 def improves(final: dict[str, Any], start: dict[str, Any]) -> bool:
     """The quickstart's claim: accuracy not lower and strictly fewer tool calls."""
     return final["accuracy"] >= start["accuracy"] and final["tool_calls"] < start["tool_calls"]
@@ -160,7 +153,7 @@ def format_report(summary: dict[str, Any], path: Path, plot: Path | None) -> str
     fields = ("accuracy", "tool_calls", "tool_productivity", "hypervolume")
     rows = [("start", summary["start"]), ("final", summary["final"])]
     final = summary["final"]
-    tasks, samples = final.get("tasks", final["n"]), final.get("samples_per_task", 1)
+    tasks, samples = final["tasks"], final["samples_per_task"]
     per_task = f" x {samples} samples" if samples > 1 else ""
     lines = [
         f"{summary.get('method')}: test points on {tasks} held-out tasks{per_task}, "

@@ -12,7 +12,6 @@ from lightning_paretopo.callbacks.summary import (
     format_report,
     improves,
     point_record,
-    samples_per_task,
 )
 
 
@@ -24,8 +23,8 @@ def record(accuracy: float, tool_calls: float, point: list[float], samples: int 
             "tool_calls": tool_calls,
             "tool_productivity": accuracy / max(tool_calls, 1.0),
             "point": point,
-        },
-        samples,
+            "samples_per_task": samples,
+        }
     )
 
 
@@ -75,15 +74,6 @@ def test_format_report_puts_start_beside_final_and_names_the_files():
     assert "final dominates start (accuracy not lower, fewer calls): yes" in text
     assert "switch step 17, fit 301.5 s" in text
     assert lines[-2:] == ["  fronts plot: run/fronts.png", "  summary:     run/summary.json"]
-
-
-def test_samples_per_task_counts_sampled_evaluation_only():
-    def module(greedy: bool) -> SimpleNamespace:
-        return SimpleNamespace(rollout_args=SimpleNamespace(val_greedy=greedy, test_samples=4))
-
-    assert samples_per_task(module(False)) == 4
-    assert samples_per_task(module(True)) == 1
-    assert samples_per_task(SimpleNamespace()) == 1
 
 
 def test_record_and_report_count_tasks_and_samples_apart():

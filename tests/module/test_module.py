@@ -142,6 +142,7 @@ def test_sampled_testing_takes_test_samples_rollouts_per_task(
         )  # fmt: skip
 
     sampled = make_module(tiny_policy, rollout=rollout(greedy=False))
+    assert sampled.test_samples_per_task() == 3
     trainer = make_trainer(tmp_path, max_steps=1, limit_val_batches=None)
     trainer.test(sampled, make_data(tmp_path))
     assert sampled.last_test["n"] == 3 * 4  # 4 test tasks x 3 samples
@@ -150,8 +151,10 @@ def test_sampled_testing_takes_test_samples_rollouts_per_task(
     sampled.configure_model()
     data = make_data(tmp_path)
     data.setup("test")
-    assert sampled.evaluate(data.test_dataloader())["n"] == 3 * 4  # RunSummary's path
+    result = sampled.evaluate(data.test_dataloader())  # RunSummary's path
+    assert (result["n"], result["samples_per_task"]) == (3 * 4, 3)
     greedy = make_module(tiny_policy, rollout=rollout(greedy=True))
+    assert greedy.test_samples_per_task() == 1
     make_trainer(tmp_path, max_steps=1).test(greedy, make_data(tmp_path))
     assert greedy.last_test["n"] == 4  # greedy: one rollout per task
     with pytest.raises(ValueError, match="rollout.test_samples must be >= 1"):
