@@ -2,9 +2,11 @@
 
 Contract. For each task, the runs of ``<logs>/<experiment>/`` (``fronts_report.collect_runs``)
 become a section of ``--out`` (default ``docs/results.md``): the warm-start point, the table
-(``fronts_report.render_table``) and two PNGs in ``<out dir>/results/``: every method's final
-test points (accuracy vs tool calls, each method's union front as a step line; pure matplotlib
-on an Agg canvas via ``plots.plot_method_fronts``) and val/hv against step (mean over seeds).
+(``fronts_report.render_table``), the switch step and w* of each run that switched
+(``fronts_report.render_switch_table``), and PNGs in ``<out dir>/results/``: every method's
+final test points (accuracy vs tool calls, each method's union front as a step line; pure
+matplotlib on an Agg canvas via ``plots.plot_method_fronts``), val/hv against step (mean over
+seeds) and, where a run's weights moved, the first objective's stage-1 weight against step.
 The document states the run commands and machines recorded by the runner
 (``invocations.jsonl``), the report's own command and machine, and keeps a Discussion section
 between two markers: its text survives regeneration; everything else is overwritten.
@@ -35,8 +37,10 @@ from benchmarks.fronts_report import (
     machine_info,
     mean_curve,
     mean_std,
+    render_switch_table,
     render_table,
     start_points,
+    weight_curves,
 )
 from lightning_paretopo.plots import plot_method_fronts
 
@@ -91,6 +95,35 @@ def plot_hv(curves: dict[str, list[tuple[int, float, int]]], title: str) -> Figu
     return fig
 
 
+def plot_weights(runs: dict[str, list[Run]], order: list[str], title: str) -> Figure | None:
+    """The first objective's stage-1 weight against step, one line per run whose weights
+    moved (color: method, line style: seed). A curve identical to one already drawn (an
+    ablation that changes only stage 2 shares its stage 1 with paretopo) is not drawn again.
+    None when no run's weights moved."""
+    fig = Figure(figsize=(10.0, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    objective, drawn, colors = None, set(), {}
+    for method in order:
+        for run in sorted(runs.get(method, []), key=lambda r: r.seed):
+            curves = weight_curves(run.run_dir)
+            objective = objective or next(iter(curves), None)
+            curve = tuple(curves.get(objective, []))
+            if len({v for _, v in curve}) < 2 or curve in drawn:
+                continue
+            drawn.add(curve)
+            color = colors.setdefault(method, f"C{len(colors) % 10}")
+            style = {"color": color, "ls": ["-", "--", ":", "-."][run.seed % 4]}
+            steps, values = [c[0] for c in curve], [c[1] for c in curve]
+            ax.plot(steps, values, label=f"{method} s{run.seed}", **style)
+    if not drawn:
+        return None
+    ax.set(xlabel="step", ylabel=f"weight of {objective}", title=title, ylim=(0.0, 1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title="run")
+    return fig
+
+
 def warm_start_line(runs: dict[str, list[Run]]) -> str:
     """The warm-start point: one value when every run recorded the same, else mean ± std over
     seeds, saying whether the runs of each seed agree (they should: same policy, same test
@@ -122,7 +155,7 @@ def _machine(m: dict[str, Any]) -> str:
 
 
 def task_section(task: str, experiment_dir: Path, runs: dict[str, list[Run]], figures: Path) -> str:
-    """One task's markdown section; writes its two PNGs into ``figures`` (linked as
+    """One task's markdown section; writes its PNGs into ``figures`` (linked as
     ``results/<png>``, i.e. ``figures`` is ``results/`` beside the document)."""
     name = experiment_dir.name
     head = f"## {task} (`{TASKS[task]}`, runs in `logs/{name}/`)\n"
@@ -137,6 +170,13 @@ def task_section(task: str, experiment_dir: Path, runs: dict[str, list[Run]], fi
     parts = [head, warm_start_line(runs), "", render_table(aggregate(runs, order)), ""]
     parts += [f"![{task} fronts](results/{name}-fronts.png)", ""]
     parts += [f"![{task} HV against step](results/{name}-hv.png)", ""]
+    switches = render_switch_table(runs, order)
+    if switches:
+        parts += [switches, ""]
+    weights = plot_weights(runs, order, f"{task}: stage-1 weights against step")
+    if weights is not None:
+        weights.savefig(figures / f"{name}-weights.png")
+        parts += [f"![{task} stage-1 weights against step](results/{name}-weights.png)", ""]
     return "\n".join(parts)
 
 

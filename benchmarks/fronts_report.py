@@ -4,15 +4,20 @@ Contract. A benchmark experiment directory ``<logs>/<experiment>/`` holds one di
 run, named ``<method>-s<seed>`` (``rundir.py``; the runner sets ``--run_name <method>``), each
 with a ``summary.json`` (``callbacks/summary.py``: ``start`` and ``final`` test points with
 accuracy, tool_calls, tool_productivity, hypervolume and the normalised reward vector
-``point``) and CSV logs ``csv/version_*/metrics.csv`` (``step`` and ``val/hv`` per validation).
+``point``) and CSV logs ``csv/version_*/metrics.csv`` (``step``, ``val/hv`` per validation and
+``train/weights/<objective>`` per step).
 
 - ``collect_runs``: method -> its finished runs (a run without ``summary.json`` is left out).
 - ``aggregate``: one ``MethodRow`` per method: mean and sample std (n - 1) over seeds of the
   final test fields, and ``union_front_hv`` of its seeds' final points (HV against the zero
   reference, so dominated and NaN-containing points add nothing / are dropped).
 - ``start_points``: the warm-start (``start``) records of every run, for the warm-start line.
-- ``hv_curve`` / ``mean_curve``: val/hv against step for one run (versions of a resumed run are
-  merged, the later version winning a step) and the mean over seeds at each step.
+- ``metric_curves`` / ``hv_curve`` / ``mean_curve``: a run's logged metrics against step
+  (versions of a resumed run are merged, the later version winning a step), its val/hv, and
+  the mean over seeds at each step.
+- ``weight_curves`` / ``frozen_weights`` / ``render_switch_table``: the stage-1 weights
+  ``train/weights/<objective>`` against step, w* (the last logged weights of a run with a
+  ``switch_step``) and the table of switch step and w* (a row per method, a column per seed).
 - ``mean_std`` / ``render_table``: the markdown cells and table.
 - ``machine_info``, ``record_invocation`` / ``invocations``: the runner's record of each
   command and machine, ``<experiment>/invocations.jsonl``, which the report quotes.
@@ -41,6 +46,7 @@ import torch
 from lightning_paretopo.pareto import hypervolume
 
 FIELDS = ("accuracy", "tool_calls", "tool_productivity", "hypervolume")
+WEIGHTS = "train/weights/"
 _RUN_DIR = re.compile(r"^(?P<method>.+)-s(?P<seed>\d+)$")
 
 
@@ -143,9 +149,10 @@ def render_table(rows: list[MethodRow], digits: int = 3) -> str:
     return "\n".join(lines)
 
 
-def hv_curve(run_dir: Path) -> list[tuple[int, float]]:
-    """(step, val/hv) of one run, by step, merged over ``csv/version_*/metrics.csv``."""
-    by_step: dict[int, float] = {}
+def metric_curves(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every logged metric of one run: name -> (step, value) by step, merged over
+    ``csv/version_*/metrics.csv`` (a resumed run's newer version wins a step)."""
+    by_key: dict[str, dict[int, float]] = {}
     versions = sorted(
         Path(run_dir).glob("csv/version_*/metrics.csv"),
         key=lambda p: int(p.parent.name.split("_")[-1]),
@@ -153,10 +160,61 @@ def hv_curve(run_dir: Path) -> list[tuple[int, float]]:
     for path in versions:
         with path.open(newline="") as f:
             for record in csv.DictReader(f):
-                hv, step = record.get("val/hv"), record.get("step")
-                if hv not in (None, "") and step not in (None, ""):
-                    by_step[int(float(step))] = float(hv)
-    return sorted(by_step.items())
+                step = record.get("step")
+                if step in (None, ""):
+                    continue
+                for key, value in record.items():
+                    if key not in ("epoch", "step") and value not in (None, ""):
+                        by_key.setdefault(key, {})[int(float(step))] = float(value)
+    return {key: sorted(values.items()) for key, values in by_key.items()}
+
+
+def hv_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(step, val/hv) of one run, by step (``metric_curves``)."""
+    return metric_curves(run_dir).get("val/hv", [])
+
+
+def weight_curves(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Objective -> (step, stage-1 weight ``train/weights/<objective>``) of one run."""
+    curves = metric_curves(run_dir)
+    return {k[len(WEIGHTS) :]: v for k, v in curves.items() if k.startswith(WEIGHTS)}
+
+
+def frozen_weights(run: Run) -> dict[str, float] | None:
+    """w* of a run that switched to stage 2 (``summary.json`` has a ``switch_step``): the last
+    logged weights, which stage 2 keeps frozen. None for a run without a switch or weights."""
+    if run.summary.get("switch_step") is None:
+        return None
+    curves = weight_curves(run.run_dir)
+    return {k: v[-1][1] for k, v in curves.items() if v} or None
+
+
+def render_switch_table(runs: dict[str, list[Run]], order: list[str], digits: int = 2) -> str:
+    """Markdown: one row per method with a stage switch, one column per seed; a cell is
+    ``<switch step>: (w*_1, ..., w*_K)``, in the objective order the caption names."""
+    frozen = {m: {r.seed: (r, frozen_weights(r)) for r in runs.get(m, [])} for m in order}
+    frozen = {m: {s: rw for s, rw in by.items() if rw[1] is not None} for m, by in frozen.items()}
+    frozen = {m: by for m, by in frozen.items() if by}
+    if not frozen:
+        return ""
+    seeds = sorted({s for by in frozen.values() for s in by})
+    names = next(iter(next(iter(frozen.values())).values()))[1]
+    lines = [
+        f"| method | {' | '.join(f'seed {s}' for s in seeds)} |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for method, by_seed in frozen.items():
+        cells = []
+        for seed in seeds:
+            if seed not in by_seed:
+                cells.append("–")
+                continue
+            run, w = by_seed[seed]
+            values = ", ".join(f"{w[k]:.{digits}f}" for k in names)
+            cells.append(f"{run.summary['switch_step']}: ({values})")
+        lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
+    caption = f"Stage switch per run, `step: w*` with w* over ({', '.join(names)}):"
+    return "\n".join([caption, "", *lines])
 
 
 def mean_curve(curves: list[list[tuple[int, float]]]) -> list[tuple[int, float, int]]:

@@ -143,21 +143,23 @@ def test_the_ablation_overlays_change_only_what_they_name(
 ) -> None:
     """Each ablation is paretopo with one change; the fixed switch keeps the callback list."""
     expected = {
-        "paretopo_no_credit": ("credit", False),
-        "paretopo_tie_crowding": ("tie_break", "crowding"),
-        "paretopo_tie_domination": ("tie_break", "domination"),
-        "paretopo_tie_none": ("tie_break", "none"),
+        "paretopo_no_credit": ("stage2", "credit", False),
+        "paretopo_tie_crowding": ("stage2", "tie_break", "crowding"),
+        "paretopo_tie_domination": ("stage2", "tie_break", "domination"),
+        "paretopo_tie_none": ("stage2", "tie_break", "none"),
+        "paretopo_eta_small": ("stage1", "eta", 0.05),
     }
     ablations = REPO / "configs" / "ablations"
     assert {p.stem for p in ablations.glob("*.yaml")} == {*expected, "paretopo_fixed_switch"}
     policy = policy_override(load(QUICKSTART), tiny_policy)
     base = instantiate(["--config", str(QUICKSTART), *policy]).model.method_args
-    for name, (field, value) in expected.items():
+    for name, (stage, field, value) in expected.items():
         overlay = ["--config", str(QUICKSTART), "--config", str(ablations / f"{name}.yaml")]
         args = instantiate([*overlay, *policy]).model.method_args
-        assert getattr(args.stage2, field) == value != getattr(base.stage2, field)
-        setattr(args.stage2, field, getattr(base.stage2, field))
-        assert args == base, f"{name} changes more than stage2.{field}"
+        mine, theirs = getattr(args, stage), getattr(base, stage)
+        assert getattr(mine, field) == value != getattr(theirs, field)
+        setattr(mine, field, getattr(theirs, field))
+        assert args == base, f"{name} changes more than {stage}.{field}"
     fixed = ablations / "paretopo_fixed_switch.yaml"
     ours, theirs = load(fixed)["trainer"]["callbacks"], load(QUICKSTART)["trainer"]["callbacks"]
     assert [c["class_path"] for c in ours] == [c["class_path"] for c in theirs]

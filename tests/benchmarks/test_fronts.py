@@ -19,11 +19,14 @@ from benchmarks.fronts_report import (
     aggregate,
     collect_runs,
     format_mean_std,
+    frozen_weights,
     hv_curve,
     mean_curve,
     mean_std,
+    render_switch_table,
     render_table,
     union_front_hv,
+    weight_curves,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,6 +61,17 @@ def write_csv(run_dir: Path, version: int, rows: list[tuple[int, str]]) -> None:
     path.parent.mkdir(parents=True)
     lines = ["epoch,step,train/hv,val/hv"] + [f"0,{s},0.1,{hv}" for s, hv in rows]
     path.write_text("\n".join(lines) + "\n")
+
+
+def write_weights(run_dir: Path, w_accuracy: list[float], switch_step: int | None) -> None:
+    """Per-step stage-1 weights (accuracy, tool_efficiency) and the summary's switch step."""
+    path = run_dir / "csv" / "version_0" / "metrics.csv"
+    path.parent.mkdir(parents=True)
+    head = "epoch,step,train/weights/accuracy,train/weights/tool_efficiency,val/hv"
+    rows = [f"0,{t},{w},{1 - w}," for t, w in enumerate(w_accuracy)]
+    path.write_text("\n".join([head, *rows, f"0,{len(rows) - 1},,,0.5"]) + "\n")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "summary.json").write_text(json.dumps({**summary, "switch_step": switch_step}))
 
 
 @pytest.fixture
@@ -132,6 +146,30 @@ def test_hv_curve_merges_resumed_versions_and_averages_seeds(tmp_path: Path) -> 
         (9, pytest.approx(0.6), 2),
         (19, 0.6, 1),
     ]
+
+
+def test_weights_switch_step_and_frozen_weights(experiment: Path) -> None:
+    write_weights(experiment / "paretopo-s0", [0.5, 0.75, 0.25, 0.25], switch_step=2)
+    write_weights(experiment / "paretopo-s1", [0.5, 0.625, 0.875], switch_step=None)
+    runs = collect_runs(experiment)
+    s0, s1 = sorted(runs["paretopo"], key=lambda r: r.seed)
+    assert weight_curves(s0.run_dir)["accuracy"] == [(0, 0.5), (1, 0.75), (2, 0.25), (3, 0.25)]
+    assert weight_curves(s0.run_dir)["tool_efficiency"][1] == (1, 0.25)
+    assert frozen_weights(s0) == {"accuracy": 0.25, "tool_efficiency": 0.75}
+    assert frozen_weights(s1) is None  # never switched (stage1_only, static ...)
+    assert frozen_weights(runs["otc"][0]) is None  # no switch_step, no logs
+    write_run(experiment, "stage2_only-s1", point(0.6, 0.5, 0.9))
+    write_weights(experiment / "stage2_only-s1", [0.5, 0.5], switch_step=0)
+    runs = collect_runs(experiment)
+    assert render_switch_table(runs, ["otc", "paretopo", "stage2_only"]).splitlines() == [
+        "Stage switch per run, `step: w*` with w* over (accuracy, tool_efficiency):",
+        "",
+        "| method | seed 0 | seed 1 |",
+        "|---|---|---|",
+        "| `paretopo` | 2: (0.25, 0.75) | – |",
+        "| `stage2_only` | – | 0: (0.50, 0.50) |",
+    ]
+    assert render_switch_table(runs, ["otc"]) == ""
 
 
 # ---- the runner ----------------------------------------------------------------------------
@@ -282,7 +320,12 @@ def test_report_writes_the_document_and_keeps_the_discussion(experiment: Path) -
     assert "stage1_only" not in text  # unfinished
     assert "3 run(s), the same in every run of a seed): accuracy 0.500," in text
     assert "## kbqa" in text and "No finished runs" in text
-    for png in ("fronts-arith-fronts.png", "fronts-arith-hv.png"):
+    assert "switch step" not in text and "weights-" not in text  # no run logged weights
+    write_weights(experiment / "paretopo-s1", [0.5, 0.75, 0.25], switch_step=1)
+    assert fronts.main(argv) == 0
+    text = out.read_text()
+    assert "| method | seed 1 |" in text and "| `paretopo` | 1: (0.25, 0.75) |" in text
+    for png in ("fronts-arith-fronts.png", "fronts-arith-hv.png", "fronts-arith-weights.png"):
         assert (out.parent / "results" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"](results/{png})" in text
     assert "_To be written by the lead" in text
