@@ -148,6 +148,7 @@ def test_the_ablation_overlays_change_only_what_they_name(
         "paretopo_tie_domination": ("stage2", "tie_break", "domination"),
         "paretopo_tie_none": ("stage2", "tie_break", "none"),
         "paretopo_eta_small": ("stage1", "eta", 0.05),
+        "paretopo_tau_high": ("stage2", "tau", 0.9),
     }
     ablations = REPO / "configs" / "ablations"
     assert {p.stem for p in ablations.glob("*.yaml")} == {*expected, "paretopo_fixed_switch"}
