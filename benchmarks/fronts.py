@@ -43,7 +43,7 @@ BASELINES = [
 ]  # fmt: skip
 ABLATIONS = [
     "paretopo_no_credit", "paretopo_tie_crowding", "paretopo_tie_domination",
-    "paretopo_tie_none", "paretopo_fixed_switch", "paretopo_eta_small", "paretopo_tau_high",
+    "paretopo_tie_none", "paretopo_fixed_switch", "paretopo_tau_high",
 ]  # fmt: skip
 ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 

@@ -147,7 +147,6 @@ def test_the_ablation_overlays_change_only_what_they_name(
         "paretopo_tie_crowding": ("stage2", "tie_break", "crowding"),
         "paretopo_tie_domination": ("stage2", "tie_break", "domination"),
         "paretopo_tie_none": ("stage2", "tie_break", "none"),
-        "paretopo_eta_small": ("stage1", "eta", 0.05),
         "paretopo_tau_high": ("stage2", "tau", 0.9),
     }
     ablations = REPO / "configs" / "ablations"
