@@ -106,7 +106,7 @@ def plot_weights(runs: dict[str, list[Run]], order: list[str], title: str) -> Fi
     objective, drawn, colors = None, set(), {}
     for method in order:
         for run in sorted(runs.get(method, []), key=lambda r: r.seed):
-            curves = weight_curves(run.run_dir)
+            curves = weight_curves(run)
             objective = objective or next(iter(curves), None)
             curve = tuple(curves.get(objective, []))
             if len({v for _, v in curve}) < 2 or curve in drawn:
@@ -165,7 +165,7 @@ def task_section(task: str, experiment_dir: Path, runs: dict[str, list[Run]], fi
     figures.mkdir(parents=True, exist_ok=True)
     fronts = plot_fronts(runs, order, f"{task}: final test points (union front per method)")
     fronts.savefig(figures / f"{name}-fronts.png")
-    curves = {m: mean_curve([hv_curve(r.run_dir) for r in runs[m]]) for m in order}
+    curves = {m: mean_curve([hv_curve(r) for r in runs[m]]) for m in order}
     plot_hv(curves, f"{task}: validation HV against step").savefig(figures / f"{name}-hv.png")
     parts = [head, warm_start_line(runs), "", render_table(aggregate(runs, order)), ""]
     parts += [f"![{task} fronts](results/{name}-fronts.png)", ""]

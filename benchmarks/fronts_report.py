@@ -38,6 +38,7 @@ import shlex
 import statistics
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ class Run:
     seed: int
     run_dir: Path
     summary: dict[str, Any]
+
+    @cached_property
+    def curves(self) -> dict[str, list[tuple[int, float]]]:
+        """``metric_curves`` of the run, read once."""
+        return metric_curves(self.run_dir)
 
 
 @dataclass
@@ -169,15 +175,20 @@ def metric_curves(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {key: sorted(values.items()) for key, values in by_key.items()}
 
 
-def hv_curve(run_dir: Path) -> list[tuple[int, float]]:
-    """(step, val/hv) of one run, by step (``metric_curves``)."""
-    return metric_curves(run_dir).get("val/hv", [])
+def _curves(run: Path | Run) -> dict[str, list[tuple[int, float]]]:
+    """A ``Run``'s ``curves`` (read once), or ``metric_curves`` of a run directory."""
+    return run.curves if isinstance(run, Run) else metric_curves(run)
 
 
-def weight_curves(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    """Objective -> (step, stage-1 weight ``train/weights/<objective>``) of one run."""
-    curves = metric_curves(run_dir)
-    return {k[len(WEIGHTS) :]: v for k, v in curves.items() if k.startswith(WEIGHTS)}
+def hv_curve(run: Path | Run) -> list[tuple[int, float]]:
+    """(step, val/hv) of one run (a ``Run`` or its directory), by step."""
+    return _curves(run).get("val/hv", [])
+
+
+def weight_curves(run: Path | Run) -> dict[str, list[tuple[int, float]]]:
+    """Objective -> (step, stage-1 weight ``train/weights/<objective>``) of one run (a ``Run``
+    or its directory)."""
+    return {k[len(WEIGHTS) :]: v for k, v in _curves(run).items() if k.startswith(WEIGHTS)}
 
 
 def frozen_weights(run: Run) -> dict[str, float] | None:
@@ -185,36 +196,33 @@ def frozen_weights(run: Run) -> dict[str, float] | None:
     logged weights, which stage 2 keeps frozen. None for a run without a switch or weights."""
     if run.summary.get("switch_step") is None:
         return None
-    curves = weight_curves(run.run_dir)
-    return {k: v[-1][1] for k, v in curves.items() if v} or None
+    return {k: v[-1][1] for k, v in weight_curves(run).items() if v} or None
 
 
 def render_switch_table(runs: dict[str, list[Run]], order: list[str], digits: int = 2) -> str:
     """Markdown: one row per method with a stage switch, one column per seed; a cell is
     ``<switch step>: (w*_1, ..., w*_K)``, in the objective order the caption names."""
-    frozen = {m: {r.seed: (r, frozen_weights(r)) for r in runs.get(m, [])} for m in order}
-    frozen = {m: {s: rw for s, rw in by.items() if rw[1] is not None} for m, by in frozen.items()}
-    frozen = {m: by for m, by in frozen.items() if by}
-    if not frozen:
+    cells: dict[str, dict[int, str]] = {}
+    names: list[str] = []
+    for method in order:
+        for run in runs.get(method, []):
+            w = frozen_weights(run)
+            if w is not None:
+                names = names or list(w)
+                values = ", ".join(f"{w[k]:.{digits}f}" for k in names)
+                cells.setdefault(method, {})[run.seed] = f"{run.summary['switch_step']}: ({values})"
+    if not cells:
         return ""
-    seeds = sorted({s for by in frozen.values() for s in by})
-    names = next(iter(next(iter(frozen.values())).values()))[1]
+    seeds = sorted({seed for by_seed in cells.values() for seed in by_seed})
     lines = [
+        f"Stage switch per run, `step: w*` with w* over ({', '.join(names)}):",
+        "",
         f"| method | {' | '.join(f'seed {s}' for s in seeds)} |",
         "|---|" + "---|" * len(seeds),
     ]
-    for method, by_seed in frozen.items():
-        cells = []
-        for seed in seeds:
-            if seed not in by_seed:
-                cells.append("–")
-                continue
-            run, w = by_seed[seed]
-            values = ", ".join(f"{w[k]:.{digits}f}" for k in names)
-            cells.append(f"{run.summary['switch_step']}: ({values})")
-        lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
-    caption = f"Stage switch per run, `step: w*` with w* over ({', '.join(names)}):"
-    return "\n".join([caption, "", *lines])
+    for method, by_seed in cells.items():
+        lines.append(f"| `{method}` | " + " | ".join(by_seed.get(s, "–") for s in seeds) + " |")
+    return "\n".join(lines)
 
 
 def mean_curve(curves: list[list[tuple[int, float]]]) -> list[tuple[int, float, int]]:
