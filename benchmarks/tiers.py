@@ -11,7 +11,9 @@ of ``--split`` ``--samples`` times at the config's temperature with the real eng
 
 Printed: the warm start's tier table (``policy.evaluate``: accuracy with and without a tool
 call, call rate, mean calls, well-formed share) and accuracy by number of calls per tier, then
-overall accuracy and mean calls. Choose settings on ``val``: ``test`` is the reported split.
+overall accuracy, mean calls and the point's hypervolume: accuracy x mean tool efficiency
+(1 - min(calls, M) / M, M the config's ``ToolEfficiency`` budget), the quantity the fronts
+report calls per-run HV. Choose settings on ``val``: ``test`` is the reported split.
 
 Deliberately not done: no greedy pass, no file output (redirect stdout).
 """
@@ -73,6 +75,25 @@ def calls_table(samples: Sequence[Sample]) -> str:
     return "\n".join(lines)
 
 
+def tool_budget(model_args: dict[str, Any]) -> int:
+    """M of the config's ``ToolEfficiency`` reward head (its default, 4, when not set)."""
+    heads = (model_args.get("objectives") or {}).get("init_args", {}).get("heads", [])
+    for head in heads:
+        if head.get("class_path", "").endswith("ToolEfficiency"):
+            return int((head.get("init_args") or {}).get("budget", 4))
+    raise ValueError(
+        "model.init_args.objectives has no ToolEfficiency head, so the HV is undefined; "
+        "tiers.py evaluates accuracy-vs-tool-calls configs only"
+    )
+
+
+def point_hypervolume(samples: Sequence[Sample], budget: int) -> float:
+    """HV of the mean (accuracy, tool efficiency) point against the zero reference."""
+    accuracy = sum(s.correct for s in samples) / len(samples)
+    efficiency = sum(1 - min(s.calls, budget) / budget for s in samples) / len(samples)
+    return accuracy * efficiency
+
+
 def evaluate(args: argparse.Namespace) -> str:
     """The report (tables and totals) for ``args``; see the module docstring."""
     config = yaml.safe_load(Path(args.config).read_text())
@@ -100,7 +121,8 @@ def evaluate(args: argparse.Namespace) -> str:
             f"(T={rollout.temperature:g})",
             markdown_table(tier_table(samples)),
             calls_table(samples),
-            f"accuracy {accuracy:.3f}  tool calls {calls:.3f}",
+            f"accuracy {accuracy:.3f}  tool calls {calls:.3f}  "
+            f"HV {point_hypervolume(samples, tool_budget(model_args)):.3f}",
         ]
     )
 

@@ -8,7 +8,14 @@ import pytest
 import torch
 import yaml
 
-from benchmarks.tiers import calls_table, evaluate, load_checkpoint_policy, parse_args
+from benchmarks.tiers import (
+    calls_table,
+    evaluate,
+    load_checkpoint_policy,
+    parse_args,
+    point_hypervolume,
+    tool_budget,
+)
 from lightning_paretopo.policy.evaluate import Sample
 from lightning_paretopo.policy.loading import load_policy
 
@@ -38,6 +45,19 @@ def test_calls_table_groups_by_tier_and_calls_with_3_plus_pooled() -> None:
     ]
 
 
+def test_point_hypervolume_is_accuracy_times_capped_efficiency() -> None:
+    samples = [Sample("hard", 1, True, True), Sample("hard", 6, False, True)]
+    # accuracy 1/2; efficiency (1 - 1/4 + 1 - 4/4) / 2 = 3/8 (6 calls capped at the budget 4)
+    assert point_hypervolume(samples, budget=4) == pytest.approx(0.5 * 0.375)
+
+
+def test_tool_budget_reads_the_config_head_and_refuses_configs_without_one() -> None:
+    config = yaml.safe_load((REPO / "configs" / "kbqa_tiny.yaml").read_text())
+    assert tool_budget(config["model"]["init_args"]) == 4
+    with pytest.raises(ValueError, match="no ToolEfficiency head"):
+        tool_budget({"objectives": {"init_args": {"heads": []}}})
+
+
 def test_evaluate_reports_every_sample_of_the_split(tiny_policy: Path, tmp_path: Path) -> None:
     config = small_config(tmp_path, tiny_policy)
     args = parse_args(["--config", str(config), "--size", "6", "--samples", "2"])
@@ -50,6 +70,7 @@ def test_evaluate_reports_every_sample_of_the_split(tiny_policy: Path, tmp_path:
     counts = [int(ln.split("|")[3]) for ln in lines[start:] if ln.startswith("|")]
     assert sum(counts) == 12
     assert "accuracy 0.000" in report  # a random policy answers nothing right
+    assert report.rstrip().endswith("HV 0.000")
 
 
 def test_checkpoint_weights_replace_the_policy_and_must_be_present(
