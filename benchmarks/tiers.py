@@ -76,11 +76,11 @@ def calls_table(samples: Sequence[Sample]) -> str:
 
 
 def tool_budget(model_args: dict[str, Any]) -> int:
-    """M of the config's ``ToolEfficiency`` reward head (its default, 4, when not set)."""
+    """M of the config's ``ToolEfficiency`` reward head, as the head itself resolves it."""
     heads = (model_args.get("objectives") or {}).get("init_args", {}).get("heads", [])
     for head in heads:
         if head.get("class_path", "").endswith("ToolEfficiency"):
-            return int((head.get("init_args") or {}).get("budget", 4))
+            return instantiate_class((), head).budget
     raise ValueError(
         "model.init_args.objectives has no ToolEfficiency head, so the HV is undefined; "
         "tiers.py evaluates accuracy-vs-tool-calls configs only"
