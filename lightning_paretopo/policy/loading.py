@@ -9,8 +9,9 @@ Contract:
     same model under ``model.disable_adapter()``. ``name_or_path="tiny"`` builds a fresh tiny
     policy (``policy.tiny``) in memory.
 
-The bitsandbytes CPU trap (measured with bitsandbytes 0.50.2, torch 2.13 CPU): a forward pass in
-``eval()`` mode under ``torch.no_grad()`` repacks the 4-bit weights for the inference kernel;
+The bitsandbytes CPU trap (measured with bitsandbytes 0.50.2, torch 2.13 CPU; only on CPUs with
+AVX-512 BF16, where bitsandbytes has a packed inference kernel; AVX2-only CPUs are unaffected): a
+forward pass in ``eval()`` mode under ``torch.no_grad()`` repacks the 4-bit weights for the inference kernel;
 every later training forward then takes a path with no autograd kernel and the LoRA gradients
 come back as None (silently no update). Keep a 4-bit model in ``train()`` mode during rollouts
 (no-grad forwards in train mode are fine) and keep ``lora_dropout=0`` so train-mode sampling

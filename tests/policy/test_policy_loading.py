@@ -109,10 +109,16 @@ def test_lora_dropout_must_be_zero_in_4bit(tiny_path) -> None:
         load_policy(str(tiny_path), lora={"lora_dropout": 0.1}, load_in_4bit=True)
 
 
-@pytest.mark.skipif(_bnb_4bit_available() is not None, reason=str(_bnb_4bit_available()))
-def test_the_documented_cpu_trap_eval_mode_forward_breaks_lora_gradients(tiny_path) -> None:
-    """Pins the bitsandbytes CPU behaviour the loading docstring warns about (0.50.2): if this
-    starts failing, bitsandbytes fixed it and the warning can go."""
+def _cpu_repacks_4bit_weights() -> bool:
+    """Whether bitsandbytes takes its CPU inference repack path here: the one that needs
+    AVX-512 BF16 (``Linear4bit.forward`` checks ``has_avx512bf16()``)."""
+    from bitsandbytes.functional import has_avx512bf16
+
+    return bool(has_avx512bf16())
+
+
+def _eval_forward_then_backward(tiny_path) -> list[torch.Tensor | None]:
+    """An eval-mode no-grad forward, then a train-mode backward: the LoRA gradients."""
     lora = {"r": 4, "target_modules": ["q_proj", "v_proj"], "init_lora_weights": "gaussian"}
     try:
         model, tok = load_policy(str(tiny_path), lora=lora, load_in_4bit=True)
@@ -123,4 +129,22 @@ def test_the_documented_cpu_trap_eval_mode_forward_breaks_lora_gradients(tiny_pa
         _lm_loss(model, tok)
     model.train()
     _lm_loss(model, tok).backward()
-    assert all(p.grad is None for p in model.parameters() if p.requires_grad)
+    return [p.grad for p in model.parameters() if p.requires_grad]
+
+
+@pytest.mark.skipif(_bnb_4bit_available() is not None, reason=str(_bnb_4bit_available()))
+def test_the_documented_cpu_trap_eval_mode_forward_breaks_lora_gradients(tiny_path) -> None:
+    """Pins the bitsandbytes CPU behaviour the loading docstring warns about (0.50.2): if this
+    starts failing on an AVX-512 BF16 CPU, bitsandbytes fixed it and the warning can go."""
+    if not _cpu_repacks_4bit_weights():
+        pytest.skip("the trap needs a CPU with AVX-512 BF16 (bitsandbytes' repack path); none here")
+    assert all(g is None for g in _eval_forward_then_backward(tiny_path))
+
+
+@pytest.mark.skipif(_bnb_4bit_available() is not None, reason=str(_bnb_4bit_available()))
+def test_without_avx512_bf16_an_eval_forward_keeps_lora_gradients(tiny_path) -> None:
+    """The other side of the trap: where bitsandbytes has no repack path, gradients survive."""
+    if _cpu_repacks_4bit_weights():
+        pytest.skip("this CPU has AVX-512 BF16: the trap applies (pinned by the test above)")
+    grads = _eval_forward_then_backward(tiny_path)
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
