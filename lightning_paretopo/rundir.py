@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 DIR_CALLBACKS = ("FrontLogger", "RunSummary")
+CHECKPOINT_CALLBACKS = ("ModelCheckpoint", "LastCheckpoint")
 
 
 def method_label(method: str, weights: list[float] | None) -> str:
@@ -83,7 +84,7 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
             _fill(init_args, "name", "csv", defaults=("lightning_logs",))
     for callback in _entries(trainer["callbacks"]):
         kind, init_args = str(_get(callback, "class_path")), _get(callback, "init_args")
-        if kind.endswith("ModelCheckpoint"):
+        if kind.rsplit(".", 1)[-1] in CHECKPOINT_CALLBACKS:
             _fill(init_args, "dirpath", str(run_dir / "checkpoints"))
         elif kind.rsplit(".", 1)[-1] in DIR_CALLBACKS:
             _fill(init_args, "dirpath", str(run_dir))

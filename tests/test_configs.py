@@ -171,7 +171,7 @@ def test_the_ablation_overlays_change_only_what_they_name(
     assert len(switches) == 1 and switches[0].fixed_step == 30
     assert cli.model.method_args == base
     kinds = {type(cb).__name__ for cb in cli.trainer.callbacks}
-    assert {"ModelCheckpoint", "FrontLogger", "RunSummary"} <= kinds
+    assert {"LastCheckpoint", "FrontLogger", "RunSummary"} <= kinds
 
 
 def test_hub_policy_is_not_loaded_at_instantiation(workdir: Path, no_network: None) -> None:

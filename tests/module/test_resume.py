@@ -11,7 +11,8 @@ starting policy, which a resumed run does not repeat. Everything logged, the mod
 (stage, switch step, w*, EMA point, archives, weights, rollout RNG), the data position, the
 callbacks' state, the optimizer state and the policy parameters must be identical.
 
-Checkpoints are written after each validation (ModelCheckpoint's default trigger), not with
+Checkpoints are the shipped configs' ``LastCheckpoint``: one ``last.ckpt``, rewritten after
+each validation (C copies A's at step k before it is overwritten), not with
 ``every_n_train_steps=k``: Lightning saves those in ``on_train_batch_end``, before the validation
 of the same step, and on resume it fast-forwards past that validation (``_TrainingEpochLoop.
 advance``), so a run resumed from such a checkpoint has one validation record fewer.
@@ -25,15 +26,26 @@ from typing import Any
 import pytest
 import torch
 from lightning import seed_everything
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback
 
 from lightning_paretopo.args import MethodArgs, RolloutArgs, Stage1Args
-from lightning_paretopo.callbacks import FrontLogger, RunSummary, StageSwitch
+from lightning_paretopo.callbacks import FrontLogger, LastCheckpoint, RunSummary, StageSwitch
 from lightning_paretopo.rewards import RewardHeads, ToolEfficiency
 
 from .conftest import DigitShare, MemoryLogger, make_data, make_module, make_trainer
 
 S, K_STEP = 4, 2  # total steps; the checkpoint (and validation) interval
+
+
+class KeepMidRun(Callback):
+    """Copies ``last.ckpt`` as it stood after step k's validation, before it is overwritten."""
+
+    def __init__(self, root: Path) -> None:
+        self.last, self.copy = root / "checkpoints" / "last.ckpt", root / f"step={K_STEP}.ckpt"
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == K_STEP and self.last.is_file():  # A, not C (resumed at k)
+            self.copy.write_bytes(self.last.read_bytes())
 
 
 def fit(root: Path, policy: Path, max_steps: int, val_greedy: bool, ckpt: Path | None = None):
@@ -55,11 +67,11 @@ def fit(root: Path, policy: Path, max_steps: int, val_greedy: bool, ckpt: Path |
     )
     fronts = FrontLogger(dirpath=root, log_wandb=False)
     summary = RunSummary(dirpath=str(root))  # evaluates at fit start, but not when resuming
-    checkpoint = ModelCheckpoint(dirpath=root / "checkpoints", save_last=True, save_top_k=-1)
+    checkpoint = LastCheckpoint(dirpath=root / "checkpoints")
     trainer = make_trainer(
         root,
         max_steps=max_steps,
-        callbacks=[switch, fronts, summary, checkpoint],
+        callbacks=[switch, fronts, summary, checkpoint, KeepMidRun(root)],
         enable_checkpointing=True,
         limit_val_batches=None,
         val_check_interval=K_STEP,
@@ -153,7 +165,8 @@ def test_resume_after_preemption_is_exact(
     tiny_policy: Path, tmp_path: Path, val_greedy: bool
 ) -> None:
     A = run_a(tmp_path, tiny_policy, val_greedy)
-    mid_run = tmp_path / "A" / "checkpoints" / f"epoch=0-step={K_STEP}.ckpt"
+    mid_run = tmp_path / "A" / f"step={K_STEP}.ckpt"
+    assert sorted(p.name for p in (tmp_path / "A" / "checkpoints").iterdir()) == ["last.ckpt"]
     C = fit(tmp_path / "C", tiny_policy, S, val_greedy, ckpt=mid_run)
     assert_same_run(A, C)
     logged_A = by_step(A[0].logger)
