@@ -101,20 +101,11 @@ _TEXT_CMD = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _PLAIN_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _FRACTION = re.compile(r"^([-+]?)\\[dt]?frac\{([-+]?\d+)\}\{([-+]?\d+)\}$")
-_DROP_TOKENS = (
-    "\\left",
-    "\\right",
-    "\\!",
-    "\\,",
-    "\\;",
-    "\\:",
-    "^\\circ",
-    "^{\\circ}",
-    "\\$",
-    "\\%",
-    "%",
-    "$",
+_DROP = re.compile(
+    r"(?<!\\)(?:\\left|\\right|\\[!,;:$%])"  # not after a backslash: "\\" ends a matrix row
+    r"|\^\\circ|\^\{\\circ\}|[%$]"
 )
+_ESCAPED_SPACE = re.compile(r"(?<!\\)\\ ")
 _MAX_EXPONENT = 400
 _SLASH = re.compile(r"^([-+]?\d+)\s*/\s*([-+]?\d+)$")
 
@@ -126,9 +117,7 @@ def _strip_wrappers(s: str) -> str:
     if inner is not None:
         s = inner
     s = _TEXT_CMD.sub(r" \1", s)
-    for token in _DROP_TOKENS:
-        s = s.replace(token, "")
-    s = s.replace("\\ ", " ")
+    s = _ESCAPED_SPACE.sub(" ", _DROP.sub("", s))
     return s.strip().rstrip(".").strip()
 
 

@@ -73,6 +73,9 @@ def test_last_boxed_handles_fbox_and_spacing():
         ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),  # math-verify
         ("90^\\circ", "90"),
         ("\\text{(B)}", "(B)"),  # string fallback
+        # "\\" ends a matrix row: the escaped-space rule must not eat its second backslash
+        ("\\begin{pmatrix} -1/3 \\\\ 2/3 \\end{pmatrix}",
+         "\\begin{pmatrix} -\\frac{1}{3} \\\\ \\frac{2}{3} \\end{pmatrix}"),
     ],
 )
 def test_math_equal_true(pred, gold):
@@ -89,6 +92,7 @@ def test_math_equal_true(pred, gold):
         ("2x", "2"),
         ("0.3333", "1/3"),  # outside 1e-6 relative
         ("(x+1)^2", "x^2+1"),
+        ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}"),
         (None, "3"),
         ("   ", "3"),
     ],
