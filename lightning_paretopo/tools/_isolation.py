@@ -1,68 +1,48 @@
-"""How the python sandbox is launched: the bubblewrap probe, the command line, the environment.
+"""How the python sandbox is launched: the mode, the bubblewrap probe, one call in each mode.
 
-Contract: ``resolve_isolation(mode, python)`` returns ``"bwrap"`` or ``"rlimits"`` (probing
-bubblewrap once per interpreter and caching the answer; ``"auto"`` falls back with one logged
-warning, ``"bwrap"`` raises when it is unusable). ``sandbox_argv`` builds the command for a call
-and ``minimal_env`` the environment. The limits themselves are set by ``_launcher.py`` inside the
-sandbox, so nothing here runs Python code between ``fork`` and ``exec`` (no ``preexec_fn``, which
-is unsafe when tool calls run on threads).
+Contract: ``resolve_isolation(mode, python)`` returns ``"bwrap"`` or ``"rlimits"``. bubblewrap
+is the default and is required: ``"bwrap"`` (and its old alias ``"auto"``) probes it once per
+interpreter (caching the answer) and raises, saying how to install it or how to choose the
+weaker mode, when it is missing or unusable. ``"rlimits"`` is taken only when asked for, with one
+logged warning. ``run_bwrap`` and ``run_rlimits`` run one program; the limits themselves are set
+by ``_launcher.py`` inside the sandbox, so nothing here runs Python code between ``fork`` and
+``exec`` (no ``preexec_fn``, which is unsafe when tool calls run on threads).
+
+Deliberately not done: falling back to rlimits on its own; that mode lets model code read and
+write this user's files, reach the network and signal the trainer.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
+import secrets
 import shutil
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
+from lightning_paretopo.tools._bwrap import SANDBOX_TMP, bwrap_flags
+from lightning_paretopo.tools._process import ProcessOutcome, run_process
+from lightning_paretopo.tools._workdir import WORKDIR_PREFIX, make_workdir
+
 logger = logging.getLogger(__name__)
 
-ISOLATION_MODES = ("auto", "bwrap", "rlimits")
+ISOLATION_MODES = ("bwrap", "rlimits", "auto")
 NO_FORK_ARCHES = ("x86_64", "amd64", "aarch64", "arm64")
+# A root caller's sandbox runs as a random uid from this range: no host account uses these,
+# so RLIMIT_NPROC counts this call's tasks only (another call is unlikely to share its uid).
+SANDBOX_UID_BASE, SANDBOX_UID_SPAN = 1_900_000_000, 2**24
 _LAUNCHER_SOURCE = (Path(__file__).with_name("_launcher.py")).read_text()
 _probe_lock = threading.Lock()
 _probe_cache: dict[tuple[str, str], str | None] = {}  # (bwrap, python) -> None if usable, else why
 _warned: set[str] = set()
 
 
-def bwrap_flags(workdir: str) -> list[str]:
-    """Bubblewrap options: read-only /, fresh /dev and /proc, private /tmp, rw ``workdir``.
-
-    ``--unshare-all`` gives new user (where allowed), PID, network, IPC, UTS and cgroup
-    namespaces; ``--cap-drop ALL`` matters when the caller is root (bwrap keeps root's
-    capabilities otherwise); ``--new-session`` blocks TIOCSTI on the caller's terminal;
-    ``--die-with-parent`` kills the sandbox if the caller dies (PR_SET_PDEATHSIG: the "parent"
-    is the thread that started it, which waits for it, so thread pools are safe).
-    """
-    return [
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        "--bind", workdir, workdir,
-        "--chdir", workdir,
-        "--unshare-all",
-        "--cap-drop", "ALL",
-        "--die-with-parent",
-        "--new-session",
-    ]  # fmt: skip
-
-
 def launcher_argv(python: str, spec: dict, script: str) -> list[str]:
     """``python -I -S -c <launcher> SPEC SCRIPT``: sets limits, then execs the script."""
     return [python, "-I", "-S", "-c", _LAUNCHER_SOURCE, json.dumps(spec), script]
-
-
-def sandbox_argv(isolation: str, python: str, spec: dict, workdir: str, script: str) -> list[str]:
-    """The full command line for one call in ``isolation`` mode ("bwrap" or "rlimits")."""
-    inner = launcher_argv(python, spec, script)
-    if isolation == "bwrap":
-        return [_bwrap_path() or "bwrap", *bwrap_flags(workdir), "--", *inner]
-    return inner
 
 
 def minimal_env(workdir: str) -> dict[str, str]:
@@ -76,41 +56,85 @@ def minimal_env(workdir: str) -> dict[str, str]:
     }
 
 
+def run_bwrap(
+    python: str, spec: dict, code: str, *, disk_bytes: int, timeout_s: float, max_bytes: int
+) -> ProcessOutcome:
+    """Run ``code`` under bubblewrap; its work dir is a path inside the sandbox's own tmpfs."""
+    workdir = f"{SANDBOX_TMP}/{WORKDIR_PREFIX}{secrets.token_hex(8)}"
+    privileged = os.geteuid() == 0
+    if privileged:
+        spec = {**spec, "uid": SANDBOX_UID_BASE + secrets.randbelow(SANDBOX_UID_SPAN)}
+    fd = os.memfd_create("pysandbox-main.py", os.MFD_CLOEXEC)
+    with os.fdopen(fd, "w+b") as script:  # bwrap copies it into the sandbox as main.py
+        script.write(code.encode("utf-8"))
+        script.flush()
+        script.seek(0)
+        flags = bwrap_flags(
+            workdir=workdir, script_fd=fd, disk_bytes=disk_bytes, python=python,
+            privileged=privileged,
+        )  # fmt: skip
+        argv = [_bwrap_path() or "bwrap", *flags, "--"]
+        argv += launcher_argv(python, spec, f"{workdir}/main.py")
+        return run_process(
+            argv, env=minimal_env(workdir), cwd="/", timeout_s=timeout_s, max_bytes=max_bytes,
+            pass_fds=(fd,),
+        )  # fmt: skip
+
+
+def run_rlimits(
+    python: str, spec: dict, code: str, *, timeout_s: float, max_bytes: int
+) -> ProcessOutcome:
+    """Run ``code`` with rlimits only, in a host work dir that is removed afterwards."""
+    workdir = make_workdir()
+    try:
+        script = Path(workdir) / "main.py"
+        script.write_text(code, encoding="utf-8")
+        spec = {**spec, "parent_pid": os.getpid()}
+        return run_process(
+            launcher_argv(python, spec, str(script)), env=minimal_env(workdir), cwd=workdir,
+            timeout_s=timeout_s, max_bytes=max_bytes,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def no_fork_supported() -> bool:
     """Whether ``_launcher.py`` has a seccomp filter for this machine's architecture."""
     return platform.machine().lower() in NO_FORK_ARCHES
 
 
 def resolve_isolation(mode: str, python: str) -> str:
-    """Map ``"auto" | "bwrap" | "rlimits"`` to the mode that will actually run.
+    """Map ``"bwrap" | "rlimits" | "auto"`` (an alias of ``"bwrap"``) to the mode that runs.
 
     Raises:
         ValueError: ``mode`` is not one of ``ISOLATION_MODES``.
-        RuntimeError: ``mode == "bwrap"`` and bubblewrap is missing or unusable here.
+        RuntimeError: bubblewrap is asked for (the default) but is missing or unusable here.
     """
     if mode not in ISOLATION_MODES:
         raise ValueError(f"isolation={mode!r}: expected one of {ISOLATION_MODES}")
     if mode == "rlimits":
+        _warn_once(
+            "rlimits",
+            "PythonSandbox(isolation='rlimits'): model code can read and write any file this "
+            "user can, reach the network and signal this user's processes, the trainer included%s.",
+            "; as root, threads and processes are not limited either" if os.geteuid() == 0 else "",
+        )
         return "rlimits"
     why_not = probe_bwrap(python)
     if why_not is None:
         return "bwrap"
-    if mode == "bwrap":
-        raise RuntimeError(
-            f"isolation='bwrap' but bubblewrap is unusable here: {why_not}. Install it "
-            "(apt-get install bubblewrap), allow user namespaces, or pass isolation='rlimits'."
-        )
-    _warn_once(
-        f"bwrap:{why_not}",
-        "PythonSandbox: bubblewrap unusable (%s); falling back to isolation='rlimits': model "
-        "code can read any file and write any file this user can, and reach the network.",
-        why_not,
+    raise RuntimeError(
+        f"PythonSandbox(isolation={mode!r}): bubblewrap is unusable here: {why_not}. Install it "
+        "(apt-get install bubblewrap; as a non-root user it also needs unprivileged user "
+        "namespaces), or accept the weaker mode explicitly with isolation='rlimits' (in a "
+        "config: the python tool's arguments, e.g. model.tool_config: {python: {isolation: "
+        "rlimits}}), where model code can read and write this user's files, reach the network "
+        "and signal the trainer."
     )
-    return "rlimits"
 
 
 def probe_bwrap(python: str) -> str | None:
-    """Run ``print(6*7)`` under the real sandbox command once; None when it works, else why."""
+    """Run ``print(6*7)`` in the real bwrap sandbox once; None when it works, else why."""
     bwrap = _bwrap_path()
     if bwrap is None:
         return "bwrap not found on PATH"
@@ -122,23 +146,17 @@ def probe_bwrap(python: str) -> str | None:
 
 
 def _run_probe(python: str) -> str | None:
-    workdir = tempfile.mkdtemp(prefix="pysandbox-probe-")
+    spec = {"rlimits": {}, "max_processes": 8, "no_fork": False}
     try:
-        script = str(Path(workdir) / "main.py")
-        Path(script).write_text("print(6 * 7)\n")
-        spec = {"rlimits": {}, "max_processes": None, "no_fork": False}
-        argv = sandbox_argv("bwrap", python, spec, workdir, script)
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=30, env=minimal_env(workdir),
-            stdin=subprocess.DEVNULL, check=False,
-        )  # fmt: skip
-        if done.returncode == 0 and done.stdout.strip() == "42":
-            return None
-        return f"exit status {done.returncode}: {done.stderr.strip()[-300:]}"
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        done = run_bwrap(
+            python, spec, "print(6 * 7)\n", disk_bytes=2**20, timeout_s=30, max_bytes=4096
+        )
+    except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    if done.returncode == 0 and done.stdout.strip() == b"42":
+        return None
+    stderr = done.stderr.decode(errors="replace").strip()[-300:]
+    return "timed out" if done.timed_out else f"exit status {done.returncode}: {stderr}"
 
 
 def _bwrap_path() -> str | None:

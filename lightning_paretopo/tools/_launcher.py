@@ -1,13 +1,17 @@
 """The first code that runs inside the python sandbox (stdlib only, run as ``python -I -S -c``).
 
-Contract: ``argv = [-c, SPEC_JSON, SCRIPT]``. It sets the resource limits named in
-``SPEC["rlimits"]`` (soft = hard, except CPU whose hard limit is one second above the soft one
-so SIGXCPU comes first), caps RLIMIT_NPROC at ``SPEC["max_processes"]`` tasks above the ones its
-uid already has (the count is read from this process's ``/proc``, which under bubblewrap only
-shows the sandbox), optionally installs a seccomp filter that forbids creating processes
-(threads stay allowed), and then ``exec``s ``python -I -S -u SCRIPT``. Any failure here exits
-with status 125 and one line on stderr, so the parent can tell a broken sandbox from a failing
-model program.
+Contract: ``argv = [-c, SPEC_JSON, SCRIPT]``. In this order it: asks for SIGKILL when its parent
+dies, if ``SPEC["parent_pid"]`` is set (rlimits mode: the parent is the trainer's thread, which
+waits for the call); sets the resource limits named in ``SPEC["rlimits"]`` (soft = hard, except
+CPU whose hard limit is one second above the soft one so SIGXCPU comes first); drops to
+``SPEC["uid"]`` (uid and gid, no supplementary groups) when it is set, which bubblewrap's
+privileged variant does when the caller is root, and checks that root cannot be regained; caps
+RLIMIT_NPROC at ``SPEC["max_processes"]`` tasks (processes and threads) above the ones its uid
+already has (counted in this process's ``/proc``, which under bubblewrap only shows the sandbox);
+sets no_new_privs (so set-uid programs cannot raise privileges); optionally installs a seccomp
+filter that forbids creating processes (threads stay allowed); and then ``exec``s
+``python -I -S -u SCRIPT``. Any failure here exits with status 125 and one line on stderr, so
+the parent can tell a broken sandbox from a failing model program.
 
 Deliberately not done: parsing or running the model's code itself (that happens after exec in a
 fresh interpreter, so its traceback and ``__main__`` are clean).
@@ -18,6 +22,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import struct
 import sys
 
@@ -27,6 +32,7 @@ SETUP_FAILED = 125
 _LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _ERRNO, _KILL = 0x7FFF0000, 0x00050000, 0x80000000
 _EPERM, _ENOSYS, _CLONE_THREAD = 1, 38, 0x00010000
+_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 1, 38, 22, 2
 # arch -> (AUDIT_ARCH value, syscalls denied with EPERM, clone, clone3)
 _ARCHES = {
     "x86_64": (0xC000003E, (57, 58), 56, 435),  # fork, vfork; clone; clone3
@@ -78,12 +84,33 @@ def _install_no_fork_filter() -> None:
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     fprog = _Fprog(len(program), ctypes.addressof(buf))
+    _prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog))
+
+
+def _prctl(option: int, arg: object, arg3: object = 0) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    if libc.prctl(pr_set_no_new_privs, ctypes.c_ulong(1), 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-    if libc.prctl(pr_set_seccomp, ctypes.c_ulong(seccomp_mode_filter), ctypes.byref(fprog)) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+    value = arg if not isinstance(arg, int) else ctypes.c_ulong(arg)
+    if libc.prctl(option, value, arg3, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process (and, after exec, the program) when the parent thread exits."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        raise OSError(f"parent {parent_pid} is gone")
+
+
+def _drop_to(uid: int) -> None:
+    """Become ``uid`` (and gid ``uid``) for good: no groups, no capabilities, no way back."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    try:
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise OSError(f"could still regain root after dropping to uid {uid}")
 
 
 def _tasks_of_uid(uid: int) -> int:
@@ -104,12 +131,16 @@ def _tasks_of_uid(uid: int) -> int:
 
 def main(argv: list[str]) -> None:
     spec, script = json.loads(argv[1]), argv[2]
+    if spec.get("parent_pid") is not None:
+        _die_with_parent(spec["parent_pid"])
     for name, value in spec["rlimits"].items():
         hard = value + 1 if name == "RLIMIT_CPU" else value
         resource.setrlimit(getattr(resource, name), (value, hard))
-    if spec["max_processes"] is not None:
-        limit = _tasks_of_uid(os.getuid()) + spec["max_processes"]
-        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    if spec.get("uid") is not None:
+        _drop_to(spec["uid"])
+    limit = _tasks_of_uid(os.getuid()) + spec["max_processes"]
+    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if spec["no_fork"]:
         _install_no_fork_filter()
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-u", script])

@@ -40,13 +40,22 @@ class ProcessOutcome:
 
 
 def run_process(
-    argv: list[str], *, env: dict[str, str], cwd: str, timeout_s: float, max_bytes: int
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    cwd: str,
+    timeout_s: float,
+    max_bytes: int,
+    pass_fds: tuple[int, ...] = (),
 ) -> ProcessOutcome:
-    """Run ``argv`` to completion or ``timeout_s``; keep at most ``max_bytes`` per stream."""
+    """Run ``argv`` to completion or ``timeout_s``; keep at most ``max_bytes`` per stream.
+
+    ``pass_fds`` stay open (at the same numbers) in the child; every other descriptor is closed.
+    """
     start = time.monotonic()
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=env, cwd=cwd, start_new_session=True, close_fds=True,
+        env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=pass_fds,
     )  # fmt: skip
     bufs, truncated = [bytearray(), bytearray()], [False, False]
     sel = selectors.DefaultSelector()

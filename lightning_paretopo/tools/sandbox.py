@@ -9,7 +9,8 @@ signal, e.g. the CPU limit), ``"sandbox_error"`` (the sandbox itself failed to s
 
 Deliberately not done: persistent state between calls (each call is a fresh interpreter in a
 fresh directory), third-party packages (the interpreter runs with ``-I -S``: stdlib only), and
-cgroup-based accounting.
+cgroup-based accounting (bubblewrap's tmpfs sizes, a per-call uid and rlimits bound the call
+without needing a writable cgroup tree).
 """
 
 from __future__ import annotations
@@ -17,20 +18,18 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import signal
 import sys
-import tempfile
-from pathlib import Path
 
 from lightning_paretopo.tools._isolation import (
-    minimal_env,
     no_fork_supported,
     resolve_isolation,
-    sandbox_argv,
+    run_bwrap,
+    run_rlimits,
 )
 from lightning_paretopo.tools._launcher import SETUP_FAILED
-from lightning_paretopo.tools._process import ProcessOutcome, run_process
+from lightning_paretopo.tools._process import ProcessOutcome
+from lightning_paretopo.tools._workdir import remove_leftovers
 from lightning_paretopo.tools.base import ToolResult
 
 logger = logging.getLogger(__name__)
@@ -39,33 +38,39 @@ _TRUNCATION_MARK = "\n... [output truncated]"
 
 
 class PythonSandbox:
-    """Run untrusted Python in a subprocess with a deadline, rlimits and (where possible) bwrap.
+    """Run untrusted Python in a subprocess with a deadline, rlimits and bubblewrap.
 
-    Both modes: a fresh ``tempfile.mkdtemp`` work dir (cwd, ``HOME`` and ``TMPDIR``; removed
-    after every call, also after a timeout); ``python -I -S -u`` (no site-packages, no
-    ``PYTHON*`` variables, no user site); a scrubbed environment (``PATH``, ``LANG``, ``HOME``,
-    ``TMPDIR``, ``OMP_NUM_THREADS`` only, so secrets in the caller's environment are not
-    inherited); stdin closed; stdout/stderr captured, never more than ``4 * max_output_chars``
-    bytes of each held in memory; a wall-clock deadline after which the whole process group and
-    session are SIGKILLed; rlimits on CPU seconds, address space, file size and core dumps
-    (off); and, unless ``allow_subprocess``, a seccomp filter that makes ``fork``/``vfork``/
-    ``clone`` (other than threads) fail with EPERM, so no fork bomb and no shell-outs. With
-    ``allow_subprocess=True`` RLIMIT_NPROC caps new processes at ``max_processes`` instead,
-    but the kernel does not apply RLIMIT_NPROC to root: as root with ``allow_subprocess=True``
-    only the deadline bounds a fork bomb (a warning is logged).
+    Both modes: a fresh work dir per call (cwd, ``HOME`` and ``TMPDIR``); ``python -I -S -u``
+    (no site-packages, no ``PYTHON*`` variables, no user site); a scrubbed environment
+    (``PATH``, ``LANG``, ``HOME``, ``TMPDIR``, ``OMP_NUM_THREADS`` only, so secrets in the
+    caller's environment are not inherited); stdin closed; stdout/stderr captured, never more
+    than ``4 * max_output_chars`` bytes of each held in memory; a wall-clock deadline after
+    which the whole process group and session are SIGKILLed; rlimits on CPU seconds, address
+    space, file size, core dumps (off) and tasks (RLIMIT_NPROC: ``max_processes`` processes or
+    threads); no_new_privs; and, unless ``allow_subprocess``, a seccomp filter that makes
+    ``fork``/``vfork``/``clone`` (other than threads) fail with EPERM, so no shell-outs.
 
-    ``isolation="bwrap"`` adds bubblewrap: a read-only view of ``/`` (nothing outside the work
-    dir can be written; files stay readable, including ones in ``$HOME``, as the same uid),
-    a private tmpfs ``/tmp``, fresh ``/proc`` and ``/dev``, new user/PID/network/IPC/UTS
-    namespaces (no network at all, not even loopback; no view of or signals to host processes,
-    hence no reading other processes' ``/proc/<pid>/environ``), all capabilities dropped, and
-    ``--die-with-parent``: when the deadline kills bwrap, everything in the PID namespace dies.
+    ``isolation="bwrap"`` (the default; ``"auto"`` is an old alias) adds bubblewrap: a
+    read-only view of ``/``; the only writable places are a private ``/tmp`` (holding the work
+    dir) and ``/dev/shm``, each a tmpfs capped at ``max_disk_mb`` that vanishes with the sandbox,
+    so nothing reaches the host's disk and a killed trainer leaves nothing behind; fresh
+    ``/proc`` and a read-only ``/dev``; new PID/network/IPC/UTS namespaces (no network at all,
+    not even loopback; no view of or signals to host processes, hence no reading other
+    processes' ``/proc/<pid>/environ``); ``--die-with-parent``: when the deadline or the
+    trainer's death kills bwrap, everything in the PID namespace dies. As a non-root user the
+    code keeps that uid inside a new user namespace with no capabilities. As root, where
+    RLIMIT_NPROC would not apply, the code runs as a random unprivileged uid instead, which
+    also keeps root's files (e.g. ``/root``) out of reach. If bubblewrap is missing or unusable,
+    construction raises and says how to install it.
 
-    ``isolation="rlimits"`` is the fallback without bubblewrap. It does NOT protect the file
-    system (code can read and write whatever the calling uid can: as root, everything), the
-    network, or other processes of the same uid (including reading their
-    ``/proc/<pid>/environ``). It bounds time, memory, file size and process creation only.
-    ``isolation="auto"`` probes bubblewrap once and falls back to rlimits with one warning.
+    ``isolation="rlimits"`` must be asked for: it does NOT protect the file system (code can
+    read and write whatever the calling uid can: as root, everything, and ``max_disk_mb`` is not
+    enforced), the network, or other processes of the same uid (including reading their
+    ``/proc/<pid>/environ``), and as root the kernel does not apply RLIMIT_NPROC. It bounds
+    time, memory and file size, and the program is SIGKILLed when the trainer dies (processes
+    it spawned with ``allow_subprocess`` are not). Its work dirs live under
+    ``<tempdir>/paretopo-sandbox-<euid>``, named after the owner's pid; every new sandbox
+    removes those of owners that are gone (a trainer killed by SIGKILL cannot clean up).
 
     Neither mode defends against kernel exploits or side channels; run training jobs on a
     machine or container you are prepared to lose.
@@ -80,12 +85,13 @@ class PythonSandbox:
         cpu_time_s: int | None = None,
         max_output_chars: int = 4000,
         max_file_mb: int = 16,
-        max_processes: int = 16,
+        max_disk_mb: int = 64,
+        max_processes: int = 32,
         allow_subprocess: bool = False,
-        isolation: str = "auto",
+        isolation: str = "bwrap",
         python: str | None = None,
     ) -> None:
-        """Create a sandbox.
+        """Create a sandbox; removes work dirs left by sandboxes whose trainer was killed.
 
         Args:
             timeout_s: wall-clock limit per call.
@@ -93,17 +99,21 @@ class PythonSandbox:
             cpu_time_s: RLIMIT_CPU per process; default ``ceil(timeout_s) + 1``.
             max_output_chars: stdout (+ stderr tail) characters returned to the policy.
             max_file_mb: RLIMIT_FSIZE, the largest file the code may write.
-            max_processes: with ``allow_subprocess``, RLIMIT_NPROC above the tasks already
-                running as this uid (under bwrap: inside the sandbox).
+            max_disk_mb: under bwrap, the size of the tmpfs holding ``/tmp`` and the work dir,
+                and of the one at ``/dev/shm``: at most twice this much RAM per call.
+            max_processes: tasks (processes and threads) the code may start beyond those
+                already running as its uid (under bwrap: inside the sandbox).
             allow_subprocess: let the code fork/spawn processes (disables the seccomp filter).
-            isolation: ``"auto"``, ``"bwrap"`` (raises if unusable) or ``"rlimits"``.
+            isolation: ``"bwrap"`` (raises if unusable; ``"auto"`` is an alias) or
+                ``"rlimits"`` (weaker, see above).
             python: interpreter to run; default: the real file behind ``sys.executable``
                 (a venv's ``bin/python`` is a link, and the venv may live under ``/tmp``,
                 which bwrap replaces with an empty tmpfs; ``-I -S`` needs no site-packages).
         """
         for field, value in [("timeout_s", timeout_s), ("memory_mb", memory_mb),
                              ("max_output_chars", max_output_chars),
-                             ("max_file_mb", max_file_mb), ("max_processes", max_processes)]:  # fmt: skip
+                             ("max_file_mb", max_file_mb), ("max_disk_mb", max_disk_mb),
+                             ("max_processes", max_processes)]:  # fmt: skip
             if not value > 0:
                 raise ValueError(f"{field}={value!r}: must be > 0")
         if cpu_time_s is not None and cpu_time_s < 1:
@@ -116,14 +126,12 @@ class PythonSandbox:
         self.timeout_s = float(timeout_s)
         self.max_output_chars = int(max_output_chars)
         self.python = python or os.path.realpath(sys.executable)
+        removed = remove_leftovers()
+        if removed:
+            logger.info("PythonSandbox: removed %d work dirs of killed sandboxes", len(removed))
         self.isolation = resolve_isolation(isolation, self.python)
-        if allow_subprocess and os.geteuid() == 0:
-            logger.warning(
-                "PythonSandbox(allow_subprocess=True) as root: the kernel does not apply "
-                "RLIMIT_NPROC to root, so only the %.3g s deadline bounds a fork bomb.",
-                timeout_s,
-            )
         mib = 1024 * 1024
+        self._disk_bytes = int(max_disk_mb) * mib
         self._spec = {
             "rlimits": {
                 "RLIMIT_CPU": int(cpu_time_s or math.ceil(timeout_s) + 1),
@@ -131,7 +139,7 @@ class PythonSandbox:
                 "RLIMIT_FSIZE": int(max_file_mb) * mib,
                 "RLIMIT_CORE": 0,
             },
-            "max_processes": int(max_processes) if allow_subprocess else None,
+            "max_processes": int(max_processes),
             "no_fork": not allow_subprocess,
         }
 
@@ -140,19 +148,16 @@ class PythonSandbox:
         code = strip_code_fence(text)
         if not code.strip():
             return ToolResult(ok=False, text="Error: no code to run.", error="empty_code")
-        workdir = tempfile.mkdtemp(prefix="pysandbox-")
+        limits = {"timeout_s": self.timeout_s, "max_bytes": 4 * self.max_output_chars}
         try:
-            script = str(Path(workdir) / "main.py")
-            Path(script).write_text(code, encoding="utf-8")
-            argv = sandbox_argv(self.isolation, self.python, self._spec, workdir, script)
-            outcome = run_process(
-                argv, env=minimal_env(workdir), cwd=workdir, timeout_s=self.timeout_s,
-                max_bytes=4 * self.max_output_chars,
-            )  # fmt: skip
+            if self.isolation == "bwrap":
+                outcome = run_bwrap(
+                    self.python, self._spec, code, disk_bytes=self._disk_bytes, **limits
+                )
+            else:
+                outcome = run_rlimits(self.python, self._spec, code, **limits)
         except OSError as exc:
             return ToolResult(ok=False, text=f"Error: sandbox failed: {exc}", error="sandbox_error")
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
         return self._result(outcome)
 
     def _result(self, outcome: ProcessOutcome) -> ToolResult:

@@ -21,6 +21,12 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def best_mode() -> str:
+    """bubblewrap where it works here, else rlimits (for tests about something else)."""
+    return "bwrap" if probe_bwrap(os.path.realpath(sys.executable)) is None else "rlimits"
+
+
+@pytest.fixture
 def processes_mentioning():
     """``f(marker)``: live (non-zombie) processes whose command line contains ``marker``."""
     return _processes_mentioning

@@ -22,8 +22,11 @@ class _Broken:
         raise RuntimeError("kaput")
 
 
-def test_four_sleeping_python_calls_run_concurrently() -> None:
-    tools = {"python": PythonSandbox(timeout_s=5.0), "calculator": Calculator()}
+def test_four_sleeping_python_calls_run_concurrently(best_mode: str) -> None:
+    tools = {
+        "python": PythonSandbox(timeout_s=5.0, isolation=best_mode),
+        "calculator": Calculator(),
+    }
     calls = [("python", f"import time\ntime.sleep(1)\nprint({i})") for i in range(4)]
     start = time.monotonic()
     results = run_tool_calls(calls, tools, max_workers=4)

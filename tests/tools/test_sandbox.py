@@ -97,6 +97,8 @@ def test_is_a_tool() -> None:
         ({"memory_mb": -1}, "memory_mb"),
         ({"max_output_chars": 0}, "max_output_chars"),
         ({"cpu_time_s": 0}, "cpu_time_s"),
+        ({"max_disk_mb": 0}, "max_disk_mb"),
+        ({"max_processes": 0}, "max_processes"),
         ({"isolation": "docker"}, "isolation"),
     ],
 )
@@ -105,28 +107,32 @@ def test_bad_arguments_name_the_field(kwargs: dict, field: str) -> None:
         PythonSandbox(**kwargs)
 
 
-def test_without_bwrap_auto_falls_back_with_one_warning_and_bwrap_raises(
+def test_without_bwrap_construction_raises_unless_rlimits_is_chosen(
     monkeypatch, tmp_path, caplog
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty dir: no bwrap on PATH
     monkeypatch.setattr(_isolation, "_warned", set())
+    for isolation in ("bwrap", "auto"):
+        with pytest.raises(RuntimeError, match="bwrap not found on PATH") as info:
+            PythonSandbox(isolation=isolation)
+        assert "apt-get install bubblewrap" in str(info.value)
+        assert "isolation='rlimits'" in str(info.value)
+    with pytest.raises(RuntimeError, match="apt-get install bubblewrap"):
+        PythonSandbox()  # the default is bubblewrap
     with caplog.at_level(logging.WARNING, logger=_isolation.__name__):
-        assert PythonSandbox(isolation="auto").isolation == "rlimits"
-        assert PythonSandbox(isolation="auto").isolation == "rlimits"
-    warnings = [r for r in caplog.records if "falling back" in r.getMessage()]
+        assert PythonSandbox(isolation="rlimits").isolation == "rlimits"
+        assert PythonSandbox(isolation="rlimits").isolation == "rlimits"
+    warnings = [r.getMessage() for r in caplog.records if "isolation='rlimits'" in r.getMessage()]
     assert len(warnings) == 1
-    assert "bwrap not found" in warnings[0].getMessage()
-    with pytest.raises(RuntimeError, match="bubblewrap is unusable"):
-        PythonSandbox(isolation="bwrap")
+    assert "read and write any file" in warnings[0]
 
 
-def test_auto_picks_bwrap_where_it_works() -> None:
-    expected = (
-        "bwrap"
-        if _isolation.probe_bwrap(PythonSandbox(isolation="rlimits").python) is None
-        else "rlimits"
-    )
-    assert PythonSandbox(isolation="auto").isolation == expected
+def test_default_and_auto_are_bwrap_where_it_works() -> None:
+    why_not = _isolation.probe_bwrap(PythonSandbox(isolation="rlimits").python)
+    if why_not is not None:
+        pytest.skip(f"bubblewrap unusable here: {why_not}")
+    assert PythonSandbox().isolation == "bwrap"
+    assert PythonSandbox(isolation="auto").isolation == "bwrap"
 
 
 def test_long_stderr_keeps_the_traceback(sandbox: PythonSandbox) -> None:

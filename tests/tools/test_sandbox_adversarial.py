@@ -5,16 +5,20 @@ mode has no file-system, network or process isolation), the test is a strict xfa
 mode: it documents the gap and fails loudly if the behaviour ever changes.
 """
 
+import errno
 import os
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from lightning_paretopo.tools import PythonSandbox
+from lightning_paretopo.tools import PythonSandbox, _isolation
 
 TIMEOUT_S = 1.0
 MAX_CHARS = 2000
@@ -88,8 +92,15 @@ def test_spawned_processes_are_killed_after_the_call(mode: str, processes_mentio
     assert processes_mentioning(marker) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="the kernel does not apply RLIMIT_NPROC to root")
-def test_process_limit_with_allow_subprocess(mode: str) -> None:
+def _contained_unless_rlimits_as_root(mode: str, started: int, attempts: int, what: str) -> None:
+    """Assert a bomb was stopped; as root, rlimits mode cannot stop it (strict xfail)."""
+    if mode == "rlimits" and os.geteuid() == 0:
+        assert started == attempts
+        pytest.xfail(f"rlimits mode as root: the kernel does not apply RLIMIT_NPROC to {what}")
+    assert started < attempts
+
+
+def test_fork_bomb_with_allow_subprocess_is_contained(mode: str) -> None:
     sandbox = PythonSandbox(timeout_s=2.0, allow_subprocess=True, max_processes=3, isolation=mode)
     code = (
         "import os, time\n"
@@ -106,7 +117,30 @@ def test_process_limit_with_allow_subprocess(mode: str) -> None:
     )
     result = sandbox(code)
     assert result.ok, result.text
-    assert int(result.text) < 30
+    _contained_unless_rlimits_as_root(mode, int(result.text), 30, "root's processes")
+    assert int(result.text) <= 3
+
+
+def test_thread_bomb_is_contained(mode: str) -> None:
+    sandbox = PythonSandbox(timeout_s=TIMEOUT_S, max_processes=8, isolation=mode)
+    code = (
+        "import threading, time\n"
+        "threading.stack_size(32768)  # small stacks: the memory limit alone would allow many\n"
+        "n = 0\n"
+        "try:\n"
+        "    for _ in range(300):\n"
+        "        threading.Thread(target=time.sleep, args=(1,), daemon=True).start()\n"
+        "        n += 1\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc)\n"
+        "print(n)\n"
+    )
+    result = sandbox(code)
+    assert result.ok, result.text
+    started = int(result.text.split()[-1])
+    _contained_unless_rlimits_as_root(mode, started, 300, "root's threads")
+    assert started <= 8
+    assert result.text.startswith("can't start new thread")
 
 
 def test_memory_bomb_fails_and_memory_is_bounded(mode: str) -> None:
@@ -153,6 +187,151 @@ def test_big_files_are_refused(mode: str) -> None:
     result = sandbox("open('big.bin', 'wb').write(b'0' * 2 * 2**20)\n")
     assert not result.ok
     assert "File too large" in result.text
+
+
+_FILL = (
+    "import os\n"
+    "for path in {paths!r}:\n"
+    "    mib = 0\n"
+    "    try:\n"
+    "        with open(path, 'wb') as f:\n"
+    "            while mib < 16:\n"
+    "                f.write(b'x' * 2**20)\n"
+    "                f.flush()\n"
+    "                mib += 1\n"
+    "        err = 0\n"
+    "    except OSError as exc:\n"
+    "        err = exc.errno\n"
+    "    finally:\n"
+    "        if os.path.exists(path):\n"
+    "            os.remove(path)\n"
+    "    print(path, mib, err)\n"
+)
+
+
+def test_tmp_and_dev_shm_are_capped(mode: str) -> None:
+    """tmpfs pages are RAM that RLIMIT_AS does not count: each tmpfs stops at max_disk_mb."""
+    sandbox = PythonSandbox(
+        timeout_s=TIMEOUT_S, max_file_mb=64, max_disk_mb=4, memory_mb=256, isolation=mode
+    )
+    paths = [f"/tmp/fill-{uuid.uuid4().hex}", f"/dev/shm/fill-{uuid.uuid4().hex}"]
+    try:
+        result = sandbox(_FILL.format(paths=paths))
+        assert result.ok, result.text
+        written = {
+            path: (int(mib), int(err))
+            for path, mib, err in map(str.split, result.text.splitlines())
+        }
+        if mode == "rlimits":  # it wrote 16 MiB into the host's /tmp and /dev/shm (removed)
+            assert all(w == (16, 0) for w in written.values())
+            pytest.xfail("rlimits mode writes to the host's /tmp and /dev/shm: nothing caps them")
+        assert all(mib <= 4 and err == errno.ENOSPC for mib, err in written.values()), written
+    finally:
+        for path in paths:  # nothing reached the trainer's own /tmp or /dev/shm
+            assert not Path(path).exists()
+            Path(path).unlink(missing_ok=True)
+
+
+def test_work_dir_total_size_is_capped(mode: str) -> None:
+    """Many small files (each under max_file_mb) still stop at max_disk_mb in total."""
+    # A roomy deadline: in rlimits mode the files go to the host's disk, which may be slow.
+    sandbox = PythonSandbox(timeout_s=5.0, max_disk_mb=4, isolation=mode)
+    code = (
+        "n, err = 0, 0\n"
+        "try:\n"
+        "    while n < 1200:\n"
+        "        with open(f'f{n}', 'wb') as f:\n"
+        "            f.write(b'x' * 4096)\n"
+        "        n += 1\n"
+        "except OSError as exc:\n"
+        "    err = exc.errno\n"
+        "print(n, err)\n"
+    )
+    result = sandbox(code)
+    assert result.ok, result.text
+    files, err = map(int, result.text.split())
+    if mode == "rlimits":
+        assert (files, err) == (1200, 0)
+        pytest.xfail("rlimits mode's work dir is a plain host directory: no total cap")
+    assert files < 1024  # 4 MiB / 4 KiB
+    assert err == errno.ENOSPC
+
+
+def _sandbox_descendants(pid: int) -> list[int]:
+    """Live descendants of ``pid`` (found by parent links in /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if entry.name.isdigit() and fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [c for c, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_killed_trainer_leaves_nothing_after_the_next_start(
+    mode: str, tmp_path: Path, monkeypatch
+) -> None:
+    """SIGKILL of the trainer mid-call: the sandbox dies, and the next start removes its dir."""
+    trainer_code = (
+        "import sys\n"
+        "from lightning_paretopo.tools import PythonSandbox\n"
+        "PythonSandbox(timeout_s=60, isolation=sys.argv[1])('import time\\ntime.sleep(60)')\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    trainer = subprocess.Popen([sys.executable, "-c", trainer_code, mode], env=env, cwd=REPO)
+    sandboxed: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not sandboxed and time.monotonic() < deadline and trainer.poll() is None:
+            time.sleep(0.05)
+            sandboxed = _sandbox_descendants(trainer.pid)
+        time.sleep(0.3)  # let the call reach its sleep
+        sandboxed = _sandbox_descendants(trainer.pid)
+        assert sandboxed, "the trainer never started a sandbox"
+        trainer.kill()
+        trainer.wait()
+        deadline = time.monotonic() + 2
+        while any(map(_alive, sandboxed)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, sandboxed)), "the sandbox outlived its trainer"
+    finally:
+        trainer.kill()
+        trainer.wait()
+        for pid in filter(_alive, sandboxed):
+            os.kill(pid, signal.SIGKILL)
+    leftovers = sorted(tmp_path.rglob("pysandbox-*"))
+    if mode == "rlimits":  # a host dir named after the dead trainer
+        assert [p.name.split("-")[1] for p in leftovers] == [str(trainer.pid)]
+    else:  # the work dir lived in the sandbox's own tmpfs
+        assert leftovers == []
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    PythonSandbox(isolation=mode)  # the next start
+    assert sorted(tmp_path.rglob("pysandbox-*")) == []
+
+
+def test_missing_bubblewrap_is_an_error_not_a_fallback(monkeypatch) -> None:
+    monkeypatch.setattr(_isolation, "probe_bwrap", lambda python: "bwrap not found on PATH")
+    for kwargs in ({}, {"isolation": "auto"}, {"isolation": "bwrap"}):
+        with pytest.raises(RuntimeError, match="apt-get install bubblewrap") as info:
+            PythonSandbox(**kwargs)
+        assert "isolation='rlimits'" in str(info.value)
+        assert "bwrap not found on PATH" in str(info.value)
+    assert PythonSandbox(isolation="rlimits").isolation == "rlimits"
 
 
 def _write_attempts(targets: list[Path]) -> str:
