@@ -51,6 +51,7 @@ from lightning_paretopo.methods import AdvantageInputs, method_advantages
 from lightning_paretopo.optimization import policy_update
 from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
 from lightning_paretopo.rewards import RewardHeads
+from lightning_paretopo.rewards.symbolic import timeout_count
 from lightning_paretopo.rollout import RolloutEngine
 from lightning_paretopo.rollout_rng import RolloutRNG
 from lightning_paretopo.tools.registry import TOOL_CLASSES
@@ -249,6 +250,7 @@ class ParetoPOModule(LightningModule):
         metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
         metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())
+        metrics["train/checker_timeouts"] = float(timeout_count())  # cumulative, this process
         metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
         self.log_dict(metrics, prog_bar=False, batch_size=len(batch))
         self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)

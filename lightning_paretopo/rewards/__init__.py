@@ -1,6 +1,7 @@
 """Reward heads (objectives -> the reward matrix R [N, K], NaN = not applicable) and checkers.
 
     checkers.py     extract_answer, math_equal, qa_exact_match, qa_f1, normalize_answer
+    symbolic.py     math-verify under a CPU-time budget (load-independent); timeout_count
     base.py         RewardHead: the contract of one objective (name, bounds, attribution)
     heads.py        Accuracy, ToolEfficiency, Format, Brevity (the default objectives)
     objectives.py   RewardHeads: the ordered set -> (R_raw, R_norm) [N, K]

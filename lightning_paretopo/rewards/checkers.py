@@ -16,11 +16,12 @@ Contract:
            A percent sign is dropped, not divided: "18%" equals "18" (it does NOT equal "0.18").
         2. string check: the stripped strings, lower-cased and without spaces, are equal.
         3. otherwise math-verify (``math_verify.parse`` / ``verify``) on both stripped sides
-           wrapped in ``\\boxed{}``, with ``parsing_timeout`` and ``timeout_seconds`` of
-           ``timeout_s`` (default 1 s; math-verify implements them with ``signal.alarm``, which
-           only works in the main thread). Off the main thread, or when either side is longer
-           than ``MAX_VERIFY_CHARS``, math-verify is skipped and the answer is False: it can
-           hang on adversarial input (e.g. ``10^{10^{10}}``) and cannot be interrupted there.
+           wrapped in ``\\boxed{}``, within a budget of ``timeout_s`` CPU seconds (default 3)
+           for the whole comparison: ``symbolic.symbolic_equal``. The budget is CPU time, not
+           wall-clock time, so the verdict does not depend on machine load; math-verify's own
+           wall-clock timeouts are off. A comparison that exhausts the budget, one skipped off
+           the main thread, and one where either side is longer than ``MAX_VERIFY_CHARS``
+           score False; exhausted budgets are counted (``symbolic.timeout_count``).
 
     QA: ``normalize_answer`` is SQuAD's normalisation (lower-case, drop punctuation, drop the
     articles a/an/the, collapse whitespace); ``qa_exact_match`` and ``qa_f1`` take the max over
@@ -33,18 +34,17 @@ is only inside a ```output block is treated as having no answer).
 
 from __future__ import annotations
 
-import logging
 import re
 import string
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 
-logger = logging.getLogger(__name__)
-
-MAX_VERIFY_CHARS = 400
-"""Inputs longer than this skip math-verify (string fallback only)."""
+from lightning_paretopo.rewards.symbolic import (
+    DEFAULT_CPU_BUDGET_S,
+    MAX_VERIFY_CHARS,
+    symbolic_equal,
+)
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
@@ -149,36 +149,20 @@ def _numbers_equal(p: Fraction, g: Fraction) -> bool:
     return p == g or abs(p - g) <= Fraction(1, 10**6) * max(1, abs(g))
 
 
-def _math_verify_equal(pred: str, gold: str, timeout_s: int) -> bool | None:
-    """math-verify's verdict, or None when it was skipped or could not parse a side."""
-    if max(len(pred), len(gold)) > MAX_VERIFY_CHARS:
-        return None
-    if threading.current_thread() is not threading.main_thread():
-        logger.debug("math_equal: off the main thread, math-verify skipped")
-        return None
-    from math_verify import parse, verify  # heavy import (sympy), done lazily
-
-    gold_parsed = parse(f"\\boxed{{{gold}}}", parsing_timeout=timeout_s)
-    pred_parsed = parse(f"\\boxed{{{pred}}}", parsing_timeout=timeout_s)
-    if not gold_parsed or not pred_parsed:
-        return None
-    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=timeout_s))
-
-
 def _canonical_string(s: str) -> str:
     return re.sub(r"\s+", "", _strip_wrappers(s)).lower()
 
 
-def math_equal(pred: str | None, gold: str, timeout_s: int = 1) -> bool:
+def math_equal(pred: str | None, gold: str, timeout_s: float = DEFAULT_CPU_BUDGET_S) -> bool:
     """True when ``pred`` is numerically or symbolically equal to ``gold``.
 
     Args:
         pred: the extracted prediction (may still carry ``\\boxed{}``, units, ``$``); None is wrong.
         gold: the gold answer.
-        timeout_s: seconds math-verify may spend parsing each side and comparing (>= 1).
+        timeout_s: CPU seconds (not wall-clock) math-verify may spend on the comparison (> 0).
     """
-    if timeout_s < 1:
-        raise ValueError(f"timeout_s must be an integer >= 1 (math-verify's unit), got {timeout_s}")
+    if isinstance(timeout_s, bool) or not timeout_s > 0:
+        raise ValueError(f"timeout_s must be > 0 CPU seconds, got {timeout_s!r}")
     if pred is None or not str(pred).strip():
         return False
     pred, gold = str(pred), str(gold)
@@ -187,8 +171,7 @@ def math_equal(pred: str | None, gold: str, timeout_s: int = 1) -> bool:
         return _numbers_equal(p_num, g_num)
     if _canonical_string(pred) == _canonical_string(gold):
         return True
-    verdict = _math_verify_equal(_strip_wrappers(pred), _strip_wrappers(gold), timeout_s)
-    return bool(verdict)
+    return bool(symbolic_equal(_strip_wrappers(pred), _strip_wrappers(gold), timeout_s))
 
 
 def is_number_string(s: str) -> bool:
@@ -247,6 +230,7 @@ def qa_f1(pred: str | None, golds: str | Sequence[str]) -> float:
 
 
 __all__ = [
+    "DEFAULT_CPU_BUDGET_S",
     "MAX_VERIFY_CHARS",
     "extract_answer",
     "is_number_string",

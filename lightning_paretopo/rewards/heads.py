@@ -8,7 +8,7 @@ Contract (m = ``batch.tool_calls``, valid or not; all bounds are [0, 1]):
   kinds (kbqa, qa) score 1/0 by ``qa_exact_match`` (mode "exact") or ``qa_f1`` in [0, 1]
   (mode "f1"), max over aliases. No extractable answer scores 0. Always applicable; a task kind
   in neither list raises ValueError. Call it from the main thread: off it, ``math_equal``
-  skips math-verify (its timeouts need ``signal.alarm``), so symbolic-only matches score 0.
+  skips math-verify (its CPU budget needs a SIGPROF handler), so symbolic-only matches score 0.
 - ``ToolEfficiency(budget=M)``, attribution "tool_turns": 1 - min(m, M) / M. Applicable to every
   task by default, including one that lists no tools: it scores 1 with no calls, and a call it
   attempts anyway (necessarily invalid) costs like any other. With ``nan_without_tools=True``
@@ -33,6 +33,7 @@ from torch import Tensor
 
 from lightning_paretopo.rewards.base import RewardHead
 from lightning_paretopo.rewards.checkers import extract_answer, math_equal, qa_exact_match, qa_f1
+from lightning_paretopo.rewards.symbolic import DEFAULT_CPU_BUDGET_S
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
 MATH_KINDS: tuple[str, ...] = ("arith", "gsm8k", "math")
@@ -66,7 +67,7 @@ class Accuracy(RewardHead):
         mode: "exact" (1/0 everywhere) or "f1" (SQuAD token F1 for QA kinds).
         math_kinds: task kinds checked with ``math_equal``.
         qa_kinds: task kinds checked with ``qa_exact_match`` / ``qa_f1``.
-        timeout_s: math-verify's per-comparison timeout in seconds (>= 1).
+        timeout_s: CPU seconds (not wall-clock) one math-verify comparison may use (> 0).
         name: the objective's key.
     """
 
@@ -75,7 +76,7 @@ class Accuracy(RewardHead):
         mode: Literal["exact", "f1"] = "exact",
         math_kinds: tuple[str, ...] = MATH_KINDS,
         qa_kinds: tuple[str, ...] = QA_KINDS,
-        timeout_s: int = 1,
+        timeout_s: float = DEFAULT_CPU_BUDGET_S,
         name: str = "accuracy",
     ):
         super().__init__(name, lo=0.0, hi=1.0, attribution="all")
@@ -86,12 +87,12 @@ class Accuracy(RewardHead):
                 f"math_kinds and qa_kinds must be disjoint, both hold "
                 f"{sorted(set(math_kinds) & set(qa_kinds))}"
             )
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int) or timeout_s < 1:
-            raise ValueError(f"timeout_s must be an int >= 1, got {timeout_s!r}")
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0 CPU seconds, got {timeout_s!r}")
         self.mode = mode
         self.math_kinds = tuple(math_kinds)
         self.qa_kinds = tuple(qa_kinds)
-        self.timeout_s = timeout_s
+        self.timeout_s = float(timeout_s)
 
     def _score(self, kind: str, pred: str | None, golds: tuple[str, ...]) -> float:
         if pred is None:
