@@ -30,7 +30,7 @@ from lightning_paretopo.tools._workdir import WORKDIR_PREFIX, make_workdir
 logger = logging.getLogger(__name__)
 
 ISOLATION_MODES = ("bwrap", "rlimits", "auto")
-NO_FORK_ARCHES = ("x86_64", "amd64", "aarch64", "arm64")
+SECCOMP_ARCHES = ("x86_64", "amd64", "aarch64", "arm64")
 # A root caller's sandbox runs as a random uid from this range: no host account uses these,
 # so RLIMIT_NPROC counts this call's tasks only (another call is unlikely to share its uid).
 SANDBOX_UID_BASE, SANDBOX_UID_SPAN = 1_900_000_000, 2**24
@@ -98,9 +98,9 @@ def run_rlimits(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def no_fork_supported() -> bool:
+def seccomp_supported() -> bool:
     """Whether ``_launcher.py`` has a seccomp filter for this machine's architecture."""
-    return platform.machine().lower() in NO_FORK_ARCHES
+    return platform.machine().lower() in SECCOMP_ARCHES
 
 
 def resolve_isolation(mode: str, python: str) -> str:
@@ -146,7 +146,7 @@ def probe_bwrap(python: str) -> str | None:
 
 
 def _run_probe(python: str) -> str | None:
-    spec = {"rlimits": {}, "max_processes": 8, "no_fork": False}
+    spec = {"rlimits": {}, "max_processes": 8, "no_fork": False, "seccomp": False}
     try:
         done = run_bwrap(
             python, spec, "print(6 * 7)\n", disk_bytes=2**20, timeout_s=30, max_bytes=4096

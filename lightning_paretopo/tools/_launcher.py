@@ -8,8 +8,10 @@ CPU whose hard limit is one second above the soft one so SIGXCPU comes first); d
 privileged variant does when the caller is root, and checks that root cannot be regained; caps
 RLIMIT_NPROC at ``SPEC["max_processes"]`` tasks (processes and threads) above the ones its uid
 already has (counted in this process's ``/proc``, which under bubblewrap only shows the sandbox);
-sets no_new_privs (so set-uid programs cannot raise privileges); optionally installs a seccomp
-filter that forbids creating processes (threads stay allowed); and then ``exec``s
+sets no_new_privs (so set-uid programs cannot raise privileges); if ``SPEC["seccomp"]``,
+installs a seccomp filter that refuses memory that RLIMIT_AS does not count (``memfd_create``,
+SysV ``shmget``, ``memfd_secret``) and, if ``SPEC["no_fork"]``, creating processes (threads
+stay allowed); and then ``exec``s
 ``python -I -S -u SCRIPT``. Any failure here exits with status 125 and one line on stderr, so
 the parent can tell a broken sandbox from a failing model program.
 
@@ -33,20 +35,22 @@ _LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _ERRNO, _KILL = 0x7FFF0000, 0x00050000, 0x80000000
 _EPERM, _ENOSYS, _CLONE_THREAD = 1, 38, 0x00010000
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 1, 38, 22, 2
-# arch -> (AUDIT_ARCH value, syscalls denied with EPERM, clone, clone3)
+# arch -> (AUDIT_ARCH value, fork-like syscalls, clone, clone3, syscalls that take RAM outside
+# RLIMIT_AS and every tmpfs cap: memfd_create, shmget (SysV shared memory), memfd_secret)
 _ARCHES = {
-    "x86_64": (0xC000003E, (57, 58), 56, 435),  # fork, vfork; clone; clone3
-    "aarch64": (0xC00000B7, (), 220, 435),
+    "x86_64": (0xC000003E, (57, 58), 56, 435, (319, 29, 447)),  # fork, vfork
+    "aarch64": (0xC00000B7, (), 220, 435, (279, 194, 447)),
 }
 
 
-def _no_fork_program(machine: str) -> list[tuple[int, int, int, int]]:
-    """A BPF program: EPERM for fork/vfork/clone-without-CLONE_THREAD, ENOSYS for clone3.
+def _filter_program(machine: str, no_fork: bool) -> list[tuple[int, int, int, int]]:
+    """A BPF program: EPERM for memfd_create/shmget/memfd_secret and, with ``no_fork``, for
+    fork/vfork/clone-without-CLONE_THREAD (clone3: ENOSYS).
 
     clone3 gets ENOSYS because its flags live behind a pointer; glibc then falls back to clone,
     whose flags the filter can read, so threads keep working.
     """
-    arch, denied, clone, clone3 = _ARCHES[machine]
+    arch, forks, clone, clone3, unaccounted = _ARCHES[machine]
     # (code, jt, jf, k) with jt/jf as label names resolved below.
     prog: list[tuple[int, object, object, int]] = [
         (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
@@ -55,13 +59,16 @@ def _no_fork_program(machine: str) -> list[tuple[int, int, int, int]]:
     ]
     if machine == "x86_64":
         prog.append((_JGE, "eperm", 0, 0x40000000))  # the x32 ABI
-    prog += [(_JEQ, "eperm", 0, nr) for nr in denied]
-    prog += [
-        (_JEQ, "enosys", 0, clone3),
-        (_JEQ, 0, "allow", clone),
-        (_LD_W_ABS, 0, 0, 16),  # low 32 bits of args[0] (little endian): the clone flags
-        (_JSET, "allow", "eperm", _CLONE_THREAD),
-    ]
+    prog += [(_JEQ, "eperm", 0, nr) for nr in unaccounted]
+    if no_fork:
+        prog += [(_JEQ, "eperm", 0, nr) for nr in forks]
+        prog += [
+            (_JEQ, "enosys", 0, clone3),
+            (_JEQ, 0, "allow", clone),
+            (_LD_W_ABS, 0, 0, 16),  # low 32 bits of args[0] (little endian): the clone flags
+            (_JSET, "allow", "eperm", _CLONE_THREAD),
+        ]
+    # Falling off the end reaches the first return below: "allow".
     labels = {"allow": _ALLOW, "eperm": _ERRNO | _EPERM, "enosys": _ERRNO | _ENOSYS, "kill": _KILL}
     ret_at = {name: len(prog) + i for i, name in enumerate(labels)}
     prog += [(_RET, 0, 0, value) for value in labels.values()]
@@ -72,11 +79,11 @@ def _no_fork_program(machine: str) -> list[tuple[int, int, int, int]]:
     return [(c, offset(jt, pc), offset(jf, pc), k) for pc, (c, jt, jf, k) in enumerate(prog)]
 
 
-def _install_no_fork_filter() -> None:
+def _install_filter(no_fork: bool) -> None:
     machine = platform.machine().lower().replace("amd64", "x86_64").replace("arm64", "aarch64")
     if machine not in _ARCHES:
         raise OSError(f"no seccomp filter for architecture {machine!r}")
-    program = _no_fork_program(machine)
+    program = _filter_program(machine, no_fork)
     raw = b"".join(struct.pack("HBBI", *insn) for insn in program)
     buf = ctypes.create_string_buffer(raw, len(raw))
 
@@ -141,8 +148,8 @@ def main(argv: list[str]) -> None:
     limit = _tasks_of_uid(os.getuid()) + spec["max_processes"]
     resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
-    if spec["no_fork"]:
-        _install_no_fork_filter()
+    if spec["seccomp"]:
+        _install_filter(spec["no_fork"])
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-u", script])
 
 

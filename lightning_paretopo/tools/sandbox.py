@@ -18,14 +18,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import resource
 import signal
 import sys
 
 from lightning_paretopo.tools._isolation import (
-    no_fork_supported,
     resolve_isolation,
     run_bwrap,
     run_rlimits,
+    seccomp_supported,
 )
 from lightning_paretopo.tools._launcher import SETUP_FAILED
 from lightning_paretopo.tools._process import ProcessOutcome
@@ -35,6 +36,9 @@ from lightning_paretopo.tools.base import ToolResult
 logger = logging.getLogger(__name__)
 _STDERR_TAIL_CHARS = 800
 _TRUNCATION_MARK = "\n... [output truncated]"
+# Descriptors per process: plenty for Python, and a bound on what fds pin in kernel memory
+# (socket and pipe buffers) beyond RLIMIT_AS.
+MAX_OPEN_FILES = 256
 
 
 class PythonSandbox:
@@ -46,9 +50,11 @@ class PythonSandbox:
     caller's environment are not inherited); stdin closed; stdout/stderr captured, never more
     than ``4 * max_output_chars`` bytes of each held in memory; a wall-clock deadline after
     which the whole process group and session are SIGKILLed; rlimits on CPU seconds, address
-    space, file size, core dumps (off) and tasks (RLIMIT_NPROC: ``max_processes`` processes or
-    threads); no_new_privs; and, unless ``allow_subprocess``, a seccomp filter that makes
-    ``fork``/``vfork``/``clone`` (other than threads) fail with EPERM, so no shell-outs.
+    space, file size, core dumps (off), open files (``MAX_OPEN_FILES``) and tasks
+    (RLIMIT_NPROC: ``max_processes`` processes or threads); no_new_privs; and a seccomp filter
+    that refuses memory RLIMIT_AS does not count (``memfd_create``, SysV ``shmget``) and, unless
+    ``allow_subprocess``, makes ``fork``/``vfork``/``clone`` (other than threads) fail with
+    EPERM, so no shell-outs.
 
     ``isolation="bwrap"`` (the default; ``"auto"`` is an old alias) adds bubblewrap: a
     read-only view of ``/``; the only writable places are a private ``/tmp`` (holding the work
@@ -103,7 +109,8 @@ class PythonSandbox:
                 and of the one at ``/dev/shm``: at most twice this much RAM per call.
             max_processes: tasks (processes and threads) the code may start beyond those
                 already running as its uid (under bwrap: inside the sandbox).
-            allow_subprocess: let the code fork/spawn processes (disables the seccomp filter).
+            allow_subprocess: let the code fork/spawn processes (the seccomp filter then only
+                refuses ``memfd_create``, ``shmget`` and ``memfd_secret``).
             isolation: ``"bwrap"`` (raises if unusable; ``"auto"`` is an alias) or
                 ``"rlimits"`` (weaker, see above).
             python: interpreter to run; default: the real file behind ``sys.executable``
@@ -118,7 +125,7 @@ class PythonSandbox:
                 raise ValueError(f"{field}={value!r}: must be > 0")
         if cpu_time_s is not None and cpu_time_s < 1:
             raise ValueError(f"cpu_time_s={cpu_time_s!r}: must be >= 1 (or None)")
-        if not allow_subprocess and not no_fork_supported():
+        if not allow_subprocess and not seccomp_supported():
             raise ValueError(
                 "allow_subprocess=False needs the seccomp no-fork filter, which has no "
                 "version for this CPU architecture; pass allow_subprocess=True."
@@ -138,9 +145,11 @@ class PythonSandbox:
                 "RLIMIT_AS": int(memory_mb) * mib,
                 "RLIMIT_FSIZE": int(max_file_mb) * mib,
                 "RLIMIT_CORE": 0,
+                "RLIMIT_NOFILE": _open_files_limit(),
             },
             "max_processes": int(max_processes),
             "no_fork": not allow_subprocess,
+            "seccomp": seccomp_supported(),
         }
 
     def __call__(self, text: str) -> ToolResult:
@@ -181,6 +190,12 @@ class PythonSandbox:
         head = head.rstrip("\n")
         text = f"{head}\n{note}" if head.strip() else note
         return ToolResult(ok=False, text=text, error=error, latency_s=outcome.elapsed_s)
+
+
+def _open_files_limit() -> int:
+    """``MAX_OPEN_FILES``, or the inherited hard limit if that is lower (it cannot be raised)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else min(MAX_OPEN_FILES, hard)
 
 
 def strip_code_fence(text: str) -> str:

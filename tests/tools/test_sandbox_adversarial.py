@@ -170,6 +170,38 @@ def test_memory_bomb_fails_and_memory_is_bounded(mode: str) -> None:
     assert 50 < allocated_mib < 128  # it really allocated, and stopped below the limit
 
 
+@pytest.mark.parametrize("allow_subprocess", [False, True])
+def test_memory_outside_the_address_space_is_refused(mode: str, allow_subprocess: bool) -> None:
+    """memfd and SysV shared memory fill RAM that RLIMIT_AS does not count; fds pin buffers."""
+    sandbox = PythonSandbox(
+        timeout_s=TIMEOUT_S, memory_mb=128, allow_subprocess=allow_subprocess, isolation=mode
+    )
+    code = (
+        "import ctypes, os\n"
+        "try:\n"
+        "    fd = os.memfd_create('m')\n"
+        "    os.write(fd, b'x' * 2**20)\n"
+        "    print('memfd ok')\n"
+        "except OSError as exc:\n"
+        "    print('memfd', exc.errno)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('shmget', libc.shmget(0, 2**20, 0o1000 | 0o600), ctypes.get_errno())\n"
+        "fds = []\n"
+        "try:\n"
+        "    while len(fds) < 1000:\n"
+        "        fds += os.pipe()\n"
+        "except OSError as exc:\n"
+        "    print('fds', len(fds), exc.errno)\n"
+    )
+    result = sandbox(code)
+    assert result.ok, result.text
+    memfd, shmget, fds = result.text.splitlines()
+    assert memfd == f"memfd {errno.EPERM}"
+    assert shmget == f"shmget -1 {errno.EPERM}"
+    count, err = map(int, fds.split()[1:])
+    assert count <= 256 and err == errno.EMFILE
+
+
 def test_huge_output_is_truncated(sandbox: PythonSandbox) -> None:
     result = sandbox("print('y' * 10**6)\n")
     assert result.ok
