@@ -8,7 +8,9 @@ in train mode: see ``policy.loading``). Each sample is scored with the task's ch
 the accuracy of samples that called a tool, the accuracy of samples that did not, the fraction
 that called a tool, the mean number of calls, and the well-formed fraction (a final answer,
 no invalid call, no budget cut). The tables are logged and written as markdown; the metrics are
-returned flat as ``warmstart_eval/<mode>/<tier>/<column>``.
+returned flat as ``warmstart_eval/<mode>/<tier>/<column>``. While it runs, it logs progress
+lines (rollouts done/total, elapsed, ETA) after the first chunk, the last one, and every
+``progress_every_s`` seconds between (``callbacks.progress_log.ProgressClock``).
 
 Deliberately not done: no pass@k, no per-behaviour breakdown beyond "used a tool or not".
 """
@@ -25,6 +27,7 @@ from typing import Any
 
 import torch
 
+from lightning_paretopo.callbacks.progress_log import ProgressClock
 from lightning_paretopo.rewards.checkers import math_equal, qa_exact_match
 from lightning_paretopo.rollout.engine import RolloutEngine
 from lightning_paretopo.types import TaskExample
@@ -56,6 +59,8 @@ class EvalArgs:
     """Tasks rolled out together."""
     seed: int = 0
     """Seeds the sampling generator."""
+    progress_every_s: float = 30.0
+    """Seconds between progress log lines (the first and the last chunk are always logged)."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,16 @@ def rollout_samples(
     batch_size: int,
     seed: int,
     group_size: int = 1,
+    progress: tuple[str, ProgressClock] | None = None,
 ) -> list[Sample]:
-    """Roll out each task ``group_size`` times with ``engine`` and score every rollout."""
+    """Roll out each task ``group_size`` times with ``engine`` and score every rollout.
+
+    ``progress`` = (label, clock): log "<label> <rollouts done>/<total>" lines when it is due.
+    """
     generator = torch.Generator(device="cpu").manual_seed(seed)
     samples: list[Sample] = []
     step = max(1, batch_size // group_size)
+    total = len(tasks) * group_size
     for start in range(0, len(tasks), step):
         chunk = list(tasks[start : start + step])
         batch = engine.generate(model, tokenizer, chunk, group_size=group_size, generator=generator)
@@ -100,6 +110,8 @@ def rollout_samples(
             well_formed = not bool(batch.truncated[i]) and int(batch.invalid_calls[i]) == 0
             tier = str(task.meta.get("tier", "all"))
             samples.append(Sample(tier, calls, is_correct(task, answers[i]), well_formed))
+        if progress is not None and progress[1].due(len(samples), total):
+            log.info(progress[1].line(progress[0], len(samples), total))
     return samples
 
 
@@ -166,8 +178,9 @@ def evaluate_policy(
             do_sample=do_sample,
         )  # fmt: skip
         start = time.monotonic()
+        progress = (f"warm-start eval, {mode}: rollouts", ProgressClock(args.progress_every_s))
         samples = rollout_samples(
-            model, tokenizer, tasks, engine, args.batch_size, args.seed, group_size
+            model, tokenizer, tasks, engine, args.batch_size, args.seed, group_size, progress
         )
         table = tier_table(samples)
         title = (

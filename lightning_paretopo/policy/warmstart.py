@@ -13,6 +13,10 @@ Contract:
     - At fit end (rank zero) it saves model and tokenizer with ``save_pretrained`` to
       ``output_dir`` (default ``logs/policies/tiny-<task>``) and evaluates them with the rollout
       engine and the real tools (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``.
+    - Progress: when stdout is not a terminal (nohup, CI, the automatic warm start's child
+      process under either), the module adds ``callbacks.progress_log.ProgressLog`` to its
+      trainer (``configure_callbacks``, every ``progress_every_s`` seconds): step/total, loss,
+      elapsed and ETA go through ``logging``; the evaluation logs its own progress lines.
 
 Deliberately not done: no gradient accumulation logic of its own
 (``Trainer(accumulate_grad_batches=...)`` works), no adapter merging before saving (a LoRA
@@ -32,6 +36,7 @@ from lightning import LightningDataModule, LightningModule
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader
 
+from lightning_paretopo.callbacks.progress_log import ProgressLog
 from lightning_paretopo.policy.batches import collate_traces, pack_traces
 from lightning_paretopo.policy.evaluate import EvalArgs, evaluate_policy
 from lightning_paretopo.policy.loading import load_policy
@@ -159,6 +164,8 @@ class WarmStartModule(LightningModule):
         num_threads: ``torch.set_num_threads`` at setup (process-wide); None leaves it. On a
             small shared CPU 1 is fastest: with 2 threads per process on 2 busy cores a step
             was 6-10x slower than with 1 (oversubscribed OpenMP threads spin).
+        progress_every_s: seconds between progress log lines when stdout is not a terminal
+            (``ProgressLog``); the first and the last step are always logged.
     """
 
     def __init__(
@@ -177,10 +184,13 @@ class WarmStartModule(LightningModule):
         output_dir: str | None = None,
         evaluation: EvalArgs | None = None,
         num_threads: int | None = None,
+        progress_every_s: float = 30.0,
     ) -> None:
         super().__init__()
         if not 0.0 <= min_lr_ratio <= 1.0:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
+        if not progress_every_s >= 0:
+            raise ValueError(f"progress_every_s must be >= 0 seconds, got {progress_every_s}")
         self.save_hyperparameters()
         if policy == "tiny":
             if lora is not None:
@@ -189,6 +199,10 @@ class WarmStartModule(LightningModule):
         else:
             self.model, self.tokenizer = load_policy(policy, dtype=dtype, lora=lora)
         self.evaluation = evaluation or EvalArgs()
+
+    def configure_callbacks(self) -> list[ProgressLog]:
+        """Progress lines through logging when stdout is not a terminal (see the docstring)."""
+        return [ProgressLog(every_s=self.hparams.progress_every_s)]
 
     def setup(self, stage: str) -> None:
         if self.hparams.num_threads is not None:

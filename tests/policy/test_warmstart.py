@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
+import logging
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,6 +116,28 @@ def test_arith_warm_start_runs_through_the_cli_and_saves_a_loadable_policy(tmp_p
         r["warmstart_eval/sampled/all/n"] for r in rows if r.get("warmstart_eval/sampled/all/n")
     ]
     assert n_all == ["12.0"]  # 6 held-out problems x 2 samples
+
+
+def test_warm_start_logs_progress_when_stdout_is_not_a_terminal(tmp_path, monkeypatch, caplog):
+    """Under nohup or CI the warm start logs step/total, loss, elapsed and ETA, and so does its
+    rollout evaluation (``ProgressLog``, added by ``WarmStartModule.configure_callbacks``)."""
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a TTY, like a nohup or CI log
+    caplog.set_level(logging.INFO, logger="lightning_paretopo")
+    threads = torch.get_num_threads()
+    try:
+        main(["fit", "--config", str(_tiny_config(tmp_path, "arith"))])
+    finally:
+        torch.set_num_threads(threads)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("lightning_paretopo")]
+
+    def logged(prefix: str, *parts: str) -> bool:
+        return any(line.startswith(prefix) and all(p in line for p in parts) for line in lines)
+
+    assert logged("train step 1/4 (25%) | train/loss ", "| elapsed ", "| ETA "), lines
+    assert logged("train step 4/4 (100%) | train/loss ", "| ETA 0s"), lines
+    assert logged("val done: 1 batches in ", "| val/loss "), lines
+    assert logged("warm-start eval, sampled: rollouts 12/12 (100%) | elapsed "), lines
+    assert logged("warm-start eval, greedy: rollouts 6/6 (100%) | elapsed "), lines
 
 
 def test_kbqa_data_module_builds_real_search_traces(tmp_path) -> None:
