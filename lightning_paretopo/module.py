@@ -250,6 +250,7 @@ class ParetoPOModule(LightningModule):
         metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
         metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())
+        metrics["train/rollout_errors"] = float(batch.rollout_errors)  # parser/tool exceptions
         metrics["train/checker_timeouts"] = float(timeout_count())  # cumulative, this process
         metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
         self.log_dict(metrics, prog_bar=False, batch_size=len(batch))

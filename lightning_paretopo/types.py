@@ -69,6 +69,8 @@ class RolloutBatch:
         truncated: BoolTensor [N], True when the row hit a budget before a final answer.
         texts: per row, the decoded completion (everything after the prompt).
         group_size: G.
+        rollout_errors: exceptions caught while rolling out the batch (a turn's parser or a
+            call's tool raised); each made its row's turn an invalid call.
     """
 
     input_ids: torch.Tensor
@@ -81,6 +83,7 @@ class RolloutBatch:
     truncated: torch.Tensor
     texts: list[str]
     group_size: int
+    rollout_errors: int = 0
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]

@@ -8,7 +8,10 @@ Contract, per turn (at most ``max_turns``):
    observation. ``reuse_cache=False`` (or a cache without ``batch_select_indices``) prefills
    the grown context again instead;
 2. each turn is parsed with ``protocol.parse_turn``; the well-formed calls of all rows run
-   concurrently through ``run_tool_calls``; a malformed call gets an error ``ToolResult``;
+   concurrently through ``run_tool_calls``; a malformed call gets an error ``ToolResult``.
+   Model output never stops a batch: a parser that raises on a row's turn, or a tool that
+   raises on its call, makes that row's turn an invalid call answered with an error (the
+   other rows go on), and each such exception counts in ``RolloutBatch.rollout_errors``;
 3. a row that called a tool (validly or not, e.g. a call left unclosed at the turn budget)
    continues when it did not sample EOS, has a turn left and room for the observation plus one
    token: the observation (tokenized alone, without special tokens) is appended with
@@ -52,6 +55,9 @@ from lightning_paretopo.types import RolloutBatch, TaskExample, TurnSpan
 
 log = logging.getLogger(__name__)
 
+#: ``ToolResult.error`` of a turn whose parser ("parse_error") or tool ("tool_error") raised.
+CAUGHT_ERRORS = frozenset({"parse_error", "tool_error"})
+
 
 @dataclass
 class _Row:
@@ -64,6 +70,7 @@ class _Row:
     turns: list[TurnSpan] = field(default_factory=list)
     tool_calls: int = 0
     invalid_calls: int = 0
+    errors: int = 0  # exceptions caught in its parsing or tool calls
     answered: bool = False
     done: bool = False
 
@@ -191,20 +198,45 @@ class RolloutEngine:
         self, tokenizer: Any, outs: list[tuple[list[int], str]], eos_ids: set[int]
     ) -> list[tuple[ParsedTurn, ToolResult]]:
         """Parse each sampled turn; run all well-formed calls concurrently."""
-        parsed = []
-        for ids, _ in outs:
-            text_ids = ids[:-1] if ids and ids[-1] in eos_ids else ids
-            parsed.append(self.protocol.parse_turn(tokenizer.decode(text_ids)))
-        calls = [i for i, p in enumerate(parsed) if p.kind == "call"]
-        ran = run_tool_calls(
-            [(parsed[i].tool, parsed[i].arguments) for i in calls],
-            self.tools,
-            max_workers=self.tool_workers,
-        )
-        results = [ToolResult(False, p.error or "", "invalid_call") for p in parsed]
+        parsed = [self._parse(tokenizer, ids, eos_ids) for ids, _ in outs]
+        turns = [turn for turn, _ in parsed]
+        calls = [i for i, turn in enumerate(turns) if turn.kind == "call"]
+        ran = self._run_calls([(turns[i].tool, turns[i].arguments) for i in calls])
+        results = [
+            failed or ToolResult(False, turn.error or "", "invalid_call") for turn, failed in parsed
+        ]
         for i, result in zip(calls, ran, strict=True):
             results[i] = result
-        return list(zip(parsed, results, strict=True))
+        return list(zip(turns, results, strict=True))
+
+    def _parse(
+        self, tokenizer: Any, ids: list[int], eos_ids: set[int]
+    ) -> tuple[ParsedTurn, ToolResult | None]:
+        """One row's turn, and None; or, when parsing raises, an invalid turn and its error."""
+        text_ids = ids[:-1] if ids and ids[-1] in eos_ids else ids
+        try:
+            return self.protocol.parse_turn(tokenizer.decode(text_ids)), None
+        except Exception as exc:  # a parser broke its never-raise contract: this row only
+            log.warning("parse_turn raised %s: %.200s", type(exc).__name__, exc)
+            why = f"unreadable turn ({type(exc).__name__})"
+            return ParsedTurn("invalid", error=why), ToolResult(False, why, "parse_error")
+
+    def _run_calls(self, calls: list[tuple[str, str]]) -> list[ToolResult]:
+        """``run_tool_calls`` (a tool that raises gives error "tool_error"). Should the runner
+        itself raise, each call runs alone, so only a failing call's row gets the error (calls
+        that already ran run again: tools are stateless)."""
+        try:
+            return run_tool_calls(calls, self.tools, max_workers=self.tool_workers)
+        except Exception as exc:
+            log.warning("run_tool_calls raised %s; running calls one by one", type(exc).__name__)
+        results = []
+        for name, text in calls:
+            try:
+                results.append(run_tool_calls([(name, text)], self.tools, max_workers=1)[0])
+            except Exception as exc:
+                why = f"Error: tool {name!r} failed: {type(exc).__name__}"
+                results.append(ToolResult(False, why, "tool_error"))
+        return results
 
     def _finish_turn(
         self,
@@ -225,6 +257,7 @@ class RolloutEngine:
             row.turns.append(TurnSpan(start, len(row.ids), turn.tool if is_call else None, valid))
             row.tool_calls += is_call
             row.invalid_calls += is_call and not valid
+            row.errors += result.error in CAUGHT_ERRORS
             row.answered = turn.kind == "answer"
             row.done = not is_call or reason == "eos" or last
             if row.done:
@@ -259,6 +292,7 @@ class RolloutEngine:
             truncated=torch.tensor([not r.answered for r in rows], dtype=torch.bool),
             texts=[tokenizer.decode(r.ids[r.prompt_length :]) for r in rows],
             group_size=group_size,
+            rollout_errors=sum(r.errors for r in rows),
         )
 
     def final_answers(self, batch: RolloutBatch) -> list[str | None]:
