@@ -15,8 +15,9 @@ Contract:
   be kept as they are.
 - Final answer: ``<answer>...</answer>`` in the assistant text, else the last ``\\boxed{...}``
   of a turn that ended without a call (braces matched).
-- Bad JSON, a missing or non-string "name", an unknown tool name, or missing arguments give an
-  "invalid" turn with an error observation.
+- Bad JSON (including JSON nested too deeply or an integer too long for Python), a missing or
+  non-string "name", an unknown tool name, or missing arguments give an "invalid" turn with an
+  error observation: ``parse_turn`` never raises, and takes time linear in the text.
 
 Deliberately not done: one call per turn (a second ``<tool_call>`` after the first closing tag
 is never generated, generation stops there); the observation is computed against a neutral
@@ -27,7 +28,9 @@ only on the preceding assistant message (Qwen2.5, hermes).
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
+from itertools import accumulate, repeat
 from typing import Any
 
 from lightning_paretopo.rollout.markup import ParsedTurn, first_stop, observation_text
@@ -66,17 +69,44 @@ DEFAULT_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+_BRACE_STEP = {"{": 1, "}": -1}
+
+
 def _last_boxed(text: str) -> str | None:
     """Content of the last ``\\boxed{...}`` with braces matched, or None."""
     start = text.rfind("\\boxed{")
     if start < 0:
         return None
-    depth, i = 0, start + len("\\boxed")
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i + 1 : j].strip()
-    return None
+    i = start + len("\\boxed")  # the opening brace
+    depths = accumulate(map(_BRACE_STEP.get, text[i:], repeat(0)))  # brace depth after each char
+    try:  # the first return to depth 0 is the matching brace; C-level iteration, no Python loop
+        j = i + operator.indexOf(depths, 0)
+    except ValueError:
+        return None
+    return text[i + 1 : j].strip()
+
+
+def _load_json(body: str) -> tuple[Any, str | None]:
+    """``(payload, None)``, or ``(None, why)`` when ``body`` is no JSON that Python can hold."""
+    try:
+        return json.loads(body), None
+    except json.JSONDecodeError as err:
+        return None, err.msg
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError:  # an integer longer than sys.get_int_max_str_digits()
+        return None, "number too long"
+
+
+def _argument_text(args: Any) -> str | None:
+    """A call's argument as text (JSON values other than strings via ``str``), or None when
+    it cannot be written out (nested too deeply)."""
+    if isinstance(args, str):
+        return args
+    try:
+        return str(args)
+    except (RecursionError, ValueError):
+        return None
 
 
 class ChatTemplateProtocol:
@@ -160,10 +190,9 @@ class ChatTemplateProtocol:
         return f"<answer>{answer}</answer>"
 
     def _parse_call(self, body: str) -> ParsedTurn:
-        try:
-            payload = json.loads(body)
-        except json.JSONDecodeError as err:
-            return ParsedTurn("invalid", error=f"bad JSON in tool call: {err.msg}")
+        payload, why = _load_json(body)
+        if why is not None:
+            return ParsedTurn("invalid", error=f"bad JSON in tool call: {why}")
         name = payload.get("name") if isinstance(payload, dict) else None
         if not isinstance(name, str):
             return ParsedTurn("invalid", error='tool call needs a string "name"')
@@ -175,7 +204,12 @@ class ChatTemplateProtocol:
             args = args.get(key, next(iter(args.values())) if len(args) == 1 else None)
         if args is None or (isinstance(args, str) and not args.strip()):
             return ParsedTurn("invalid", tool=name, error="tool call needs arguments")
-        return ParsedTurn("call", tool=name, arguments=args if isinstance(args, str) else str(args))
+        text = _argument_text(args)
+        if text is None:
+            return ParsedTurn(
+                "invalid", tool=name, error="bad JSON in tool call: nested too deeply"
+            )
+        return ParsedTurn("call", tool=name, arguments=text)
 
     def parse_turn(self, text: str) -> ParsedTurn:
         """Read one turn's text. Never raises."""

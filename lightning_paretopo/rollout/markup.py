@@ -17,7 +17,8 @@ Contract (``TaggedProtocol``, the default, used by the tiny character-level poli
   budget. ``parse_turn`` reads one turn's text and never raises: anything malformed (an
   unclosed tag at a budget, a closing tag without its opening, empty arguments, an unknown
   ``<foo>...</foo>`` pair) comes back as kind "invalid" with an error message that the engine
-  shows the policy as an observation.
+  shows the policy as an observation. Parsing takes time linear in the text, whatever the
+  text (many unclosed tags included), so hostile model output cannot stall a rollout.
 
 Deliberately not done: no whitespace or newlines between turns (every character costs a token
 for the character-level policy); no nesting (the arguments are the raw text between the last
@@ -43,8 +44,7 @@ OBSERVATION_TAGS: dict[str, str] = {
     "search": "information",
 }
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
-_TAG_PAIR = re.compile(r"<([A-Za-z_][\w-]*)>.*?</\1>", re.DOTALL)
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_TAG = re.compile(r"<(/?[A-Za-z_][\w-]*)>")  # an opening or closing tag; group 1: "/"? + name
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,40 @@ def first_stop(text: str, stop_strings: list[str]) -> tuple[int, str] | None:
         if idx >= 0 and (best is None or idx < best[0]):
             best = (idx, stop)
     return best
+
+
+def first_closed_tag(text: str) -> str | None:
+    """Name of the leftmost ``<name>`` that a later ``</name>`` closes, or None.
+
+    The tag of the first match of ``<(name)>.*?</\\1>``, found in linear time: that lazy regex
+    rescans the rest of the text from every unclosed opening tag (quadratic).
+    """
+    if "</" not in text:  # the common case, at C speed
+        return None
+    tags = _TAG.findall(text)  # in text order, e.g. ["a", "/b"] (tags never overlap)
+    last_close = {tag[1:]: i for i, tag in enumerate(tags) if tag[0] == "/"}  # the last wins
+    for i, tag in enumerate(tags):
+        if last_close.get(tag, -1) > i:  # a closing tag "/x" is never a key
+            return tag
+    return None
+
+
+def last_answer(text: str) -> str | None:
+    """Content of the last ``<answer>...</answer>`` (unstripped), or None.
+
+    The last match of ``<answer>(.*?)</answer>``, found in linear time (that lazy regex
+    rescans the rest of the text from every unclosed ``<answer>``): walking the closing tags
+    from the right, the first one with an opening tag after the closing tag before it ends the
+    last match, which starts at the first such opening tag.
+    """
+    close = text.rfind(ANSWER_CLOSE)
+    while close >= 0:
+        before = text.rfind(ANSWER_CLOSE, 0, close)
+        opening = text.find(ANSWER_OPEN, 0 if before < 0 else before + len(ANSWER_CLOSE), close)
+        if opening >= 0:
+            return text[opening + len(ANSWER_OPEN) : close]
+        close = before
+    return None
 
 
 class TaggedProtocol:
@@ -184,15 +218,15 @@ class TaggedProtocol:
         for tag, tool in CALL_TAGS.items():
             if f"<{tag}>" in text:
                 return ParsedTurn("invalid", tool=tool, error=f"unclosed <{tag}> tag")
-        for match in _TAG_PAIR.finditer(text):
-            tag = match.group(1)
-            if tag not in CALL_TAGS and tag != "answer":
-                return ParsedTurn("invalid", error=f"unknown tag <{tag}>")
+        # no call tag and no </answer> here, so a closed pair is always an unknown tag
+        tag = first_closed_tag(text)
+        if tag is not None:
+            return ParsedTurn("invalid", error=f"unknown tag <{tag}>")
         if ANSWER_OPEN in text:  # not a call: the row simply has no final answer
             return ParsedTurn("none", error="unclosed <answer> tag")
         return ParsedTurn("none")
 
     def extract_answer(self, completion: str) -> str | None:
         """The last ``<answer>...</answer>`` of a completion (stripped), or None."""
-        found = _ANSWER.findall(completion)
-        return found[-1].strip() if found else None
+        found = last_answer(completion)
+        return None if found is None else found.strip()
