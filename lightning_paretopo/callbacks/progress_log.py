@@ -30,7 +30,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sized
 from typing import Any
 
 import lightning.pytorch as pl
@@ -123,6 +123,19 @@ class ProgressClock:
         """``progress_line`` with this clock's elapsed time and rate."""
         elapsed = time.monotonic() - self.start
         return progress_line(what, done, total, elapsed, done - self.done_before, metrics)
+
+
+def logged_progress(
+    batches: Iterable[Any], what: str, every_s: float = 30.0, logger: logging.Logger = log
+) -> Iterator[Any]:
+    """Yields ``batches`` and logs ``<what> <done>/<total>`` lines (``ProgressClock``'s rate)
+    as each batch is finished, i.e. when the next one is asked for."""
+    total = len(batches) if isinstance(batches, Sized) else math.inf
+    clock = ProgressClock(every_s)
+    for done, batch in enumerate(batches, start=1):
+        yield batch
+        if clock.due(done, total):
+            logger.info(clock.line(what, done, total))
 
 
 def _bar_metrics(trainer: pl.Trainer, stage: str | None) -> dict[str, float]:

@@ -31,6 +31,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from lightning_paretopo.callbacks.fronts import FrontLogger
+from lightning_paretopo.callbacks.progress_log import logged_progress
 from lightning_paretopo.callbacks.start_cache import load_start, save_start, start_key
 from lightning_paretopo.pareto import hypervolume
 
@@ -81,8 +82,11 @@ class RunSummary(Callback):
         return Path(self.dirpath or trainer.log_dir or trainer.default_root_dir)
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        """One test point; logs progress lines (minutes on a CPU) as its batches finish."""
         loader = trainer.datamodule.test_dataloader()
-        return point_record(pl_module.evaluate(loader))
+        return point_record(
+            pl_module.evaluate(logged_progress(loader, "test-point batch", logger=log))
+        )
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._t0 = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import sys
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ from lightning_paretopo.callbacks.progress_log import (
     ProgressClock,
     ProgressLog,
     format_duration,
+    logged_progress,
     progress_line,
 )
 
@@ -60,3 +62,16 @@ def test_progress_log_is_on_only_without_a_terminal(monkeypatch, tty, always, en
     assert callback.enabled is enabled
     callback.setup(SimpleNamespace(is_global_zero=False), None, "fit")
     assert callback.enabled is False  # rank zero only
+
+
+def test_logged_progress_yields_every_batch_and_logs_each_finished_one(caplog) -> None:
+    with caplog.at_level(logging.INFO):
+        out = list(logged_progress(["a", "b", "c"], "test-point batch", every_s=0.0))
+    assert out == ["a", "b", "c"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" | ")[0] for line in lines] == [
+        "test-point batch 1/3 (33%)",
+        "test-point batch 2/3 (67%)",
+        "test-point batch 3/3 (100%)",
+    ]
+    assert "ETA" in lines[0]
