@@ -32,16 +32,10 @@ def work_root() -> Path:
     Raises:
         RuntimeError: the path is a link, not a directory, someone else's, or open to others.
     """
-    root = Path(tempfile.gettempdir()) / f"paretopo-sandbox-{os.geteuid()}"
+    root = _root_path()
     with contextlib.suppress(FileExistsError):
         root.mkdir(mode=0o700)
-    info = os.lstat(root)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-        raise RuntimeError(
-            f"{root}: expected a directory of uid {os.geteuid()} with mode 0700 (the python "
-            "sandbox keeps its work dirs there); remove it or point TMPDIR elsewhere."
-        )
-    return root
+    return _checked(root)
 
 
 def make_workdir() -> str:
@@ -51,13 +45,30 @@ def make_workdir() -> str:
 
 def remove_leftovers() -> list[str]:
     """Remove the work dirs (under ``work_root()``) of owners that are gone; returns their paths."""
+    root = _root_path()
+    if not os.path.lexists(root):
+        return []
     removed = []
-    for entry in work_root().iterdir():
+    for entry in _checked(root).iterdir():
         match = _OWNED.fullmatch(entry.name)
         if match and not _alive(int(match[1])):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(str(entry))
     return removed
+
+
+def _root_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"paretopo-sandbox-{os.geteuid()}"
+
+
+def _checked(root: Path) -> Path:
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(
+            f"{root}: expected a directory of uid {os.geteuid()} with mode 0700 (the python "
+            "sandbox keeps its work dirs there); remove it or point TMPDIR elsewhere."
+        )
+    return root
 
 
 def _alive(pid: int) -> bool:

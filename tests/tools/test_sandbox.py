@@ -1,6 +1,8 @@
 """PythonSandbox: results, error texts, configuration and mode selection."""
 
 import logging
+import os
+import tempfile
 import threading
 
 import pytest
@@ -140,3 +142,12 @@ def test_long_stderr_keeps_the_traceback(sandbox: PythonSandbox) -> None:
     result = sandbox(code)
     assert result.error == "nonzero_exit"
     assert result.text.endswith("KeyError: 'last words'")
+
+
+def test_a_planted_work_root_is_refused(monkeypatch, tmp_path) -> None:
+    """A link (or another user's dir) at the work dir root could redirect the sweep's rmtree."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / f"paretopo-sandbox-{os.geteuid()}").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(RuntimeError, match="mode 0700"):
+        PythonSandbox(isolation="rlimits")
