@@ -11,7 +11,12 @@ from lightning_paretopo.data.datamodules import (
     FileTaskDataModule,
     KBQADataModule,
 )
-from lightning_paretopo.data.io import MissingDataFileError, load_records, write_jsonl
+from lightning_paretopo.data.io import (
+    DataFormatError,
+    MissingDataFileError,
+    load_records,
+    write_jsonl,
+)
 from lightning_paretopo.data.kbqa import all_kbqa_questions, generate_kbqa
 from lightning_paretopo.data.kbqa_world import KBWorld, build_world
 from lightning_paretopo.data.readers import infer_kind, load_tasks
@@ -27,6 +32,7 @@ from lightning_paretopo.data.splits import SPLITS, split_of
 __all__ = [
     "SPLITS",
     "ArithDataModule",
+    "DataFormatError",
     "FileTaskDataModule",
     "KBQADataModule",
     "KBWorld",

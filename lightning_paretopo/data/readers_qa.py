@@ -12,7 +12,8 @@ Contract: ``read_qa`` accepts, record by record, the formats found in the wild:
 
 The gold is a tuple of aliases (stripped, de-duplicated, order kept). Kind ``"qa"``, tools
 ``("search",)``. ``meta`` has ``source_index``, ``question_id`` when the record has one, and,
-for IRCoT records, ``supporting_titles``.
+for IRCoT records, ``supporting_titles``. A record without a question or any gold answer
+raises ``DataFormatError`` naming its place (``"<path>, line <n>"``, ``io.Located``).
 
 ``hotpotqa_corpus(path)`` reads the IRCoT file (``contexts``: ``{"title", "paragraph_text"}``)
 and returns its paragraphs de-duplicated by (title, text), in first-seen order, as
@@ -27,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from lightning_paretopo.data.io import (
-    load_records,
-    read_records,
+    DataFormatError,
+    load_located,
+    read_located,
     require_field,
     split_label,
     take,
@@ -76,15 +78,17 @@ def read_qa(
     hf_name: str | None = None,
 ) -> list[TaskExample]:
     """QA tasks (answers: tuple of aliases) from a local file or HF id."""
-    records = take(load_records(source, split, hf_name), limit)
+    records = take(load_located(source, split, hf_name), limit)
     label = split_label(source, split)
     tasks = []
-    for i, r in enumerate(records):
+    for i, located in enumerate(records):
+        r = located.record
         aliases = qa_aliases(r)
         if not aliases:
-            raise ValueError(
-                f"{source}: record {i} has no gold answer in golden_answers / answers_objects / "
-                f"answer / answers; keys are {sorted(r)}"
+            raise DataFormatError(
+                f"{located.where}: the record has no gold answer in golden_answers / "
+                f"answers_objects / answer / answers; keys are {sorted(r)}; add one, or pass the "
+                "kind= this file belongs to"
             )
         meta: dict[str, Any] = {"source_index": i}
         for key in ("question_id", "id", "idx"):
@@ -99,7 +103,7 @@ def read_qa(
             TaskExample(
                 id=f"qa-{label}-{i:05d}",
                 kind="qa",
-                prompt=str(require_field(r, ("question", "question_text"), i, str(source))).strip(),
+                prompt=str(require_field(located, ("question", "question_text"))).strip(),
                 answer=aliases,
                 tools=("search",),
                 meta=meta,
@@ -111,9 +115,12 @@ def read_qa(
 def hotpotqa_corpus(path: str | Path) -> list[dict[str, str]]:
     """The de-duplicated paragraphs of an IRCoT HotpotQA file as ``{"id", "title", "text"}``."""
     seen: dict[tuple[str, str], None] = {}
-    for i, record in enumerate(read_records(path)):
+    for where, record in read_located(path):
         if not isinstance(record.get("contexts"), list):
-            raise ValueError(f"{path}: record {i} has no 'contexts' list (not an IRCoT file?)")
+            raise DataFormatError(
+                f"{where}: the record has no 'contexts' list; corpus_source must be an IRCoT "
+                "file (use corpus_path for a ready passages jsonl)"
+            )
         for ctx in record["contexts"]:
             seen.setdefault((str(ctx["title"]), str(ctx["paragraph_text"])), None)
     return [
