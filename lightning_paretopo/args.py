@@ -67,7 +67,7 @@ class RolloutArgs:
     max_total_tokens: int = 256
     """Tokens per trajectory: prompt, actions and observations."""
     temperature: float = 1.0
-    """Sampling temperature for training rollouts."""
+    """Sampling temperature for training rollouts (> 0: training always samples)."""
     top_p: float = 1.0
     """Nucleus sampling threshold for training rollouts."""
     val_greedy: bool = True
@@ -78,6 +78,17 @@ class RolloutArgs:
     Validation takes one per task: it runs often, and its points only draw the curves."""
 
     def __post_init__(self) -> None:
+        self._check_budgets()
+        _check(
+            self.temperature > 0,
+            f"rollout.temperature must be > 0 (got {self.temperature}): training rollouts "
+            "always sample, at this temperature; for greedy validation and test decoding set "
+            "rollout.val_greedy: true",
+        )
+        _check(
+            0 < self.top_p <= 1,
+            f"rollout.top_p must be in (0, 1] (1 turns nucleus sampling off), got {self.top_p}",
+        )
         _check(
             self.group_size >= 2,
             f"rollout.group_size must be >= 2 (got {self.group_size}): "
@@ -91,6 +102,15 @@ class RolloutArgs:
             self.protocol in ("tagged", "chat"),
             f"rollout.protocol must be 'tagged' or 'chat', got {self.protocol!r}",
         )
+
+    def _check_budgets(self) -> None:
+        for name, low, what in [
+            ("max_turns", 1, "policy turns per trajectory"),
+            ("max_new_tokens", 1, "tokens sampled per turn"),
+            ("max_total_tokens", 2, "tokens per trajectory, prompt included"),
+        ]:
+            value = getattr(self, name)
+            _check(value >= low, f"rollout.{name} must be >= {low} ({what}), got {value}")
 
 
 @dataclass

@@ -22,8 +22,9 @@ skips it on resume, so the resumed run would lack one validation record.
 
 Bad configuration fails at construction with a ValueError naming the field (unknown method,
 group_size < 2, unknown tool, static weights of the wrong length, a method that reads accuracy
-without an accuracy objective); a missing local policy fails in ``configure_model``, after the
-warm start (``policy.warmstart``) had its chance to create it.
+without an accuracy objective, rollout budgets < 1, temperature <= 0, an optimizer learning rate
+<= 0), before the trainer starts any logger; a missing local policy fails in
+``configure_model``, after the warm start (``policy.warmstart``) had its chance to create it.
 
 Deliberately not done: no value model, no reference-model copy for full fine-tuning unless
 ``loss.kl_beta > 0``, no KV-cache reuse between rollout and training forward passes.
@@ -48,7 +49,7 @@ from lightning_paretopo.evaluation import (
     train_metrics,
 )
 from lightning_paretopo.methods import AdvantageInputs, method_advantages
-from lightning_paretopo.optimization import policy_update
+from lightning_paretopo.optimization import check_optimizer, policy_update
 from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
 from lightning_paretopo.rewards import RewardHeads
 from lightning_paretopo.rewards.symbolic import timeout_count
@@ -123,6 +124,7 @@ class ParetoPOModule(LightningModule):
             self.objective_names.index("accuracy") if "accuracy" in self.objective_names else None
         )
         self._check_names(tool_config)
+        check_optimizer(optimizer)  # a learning rate <= 0 fails here, not after the policy loads
         self.static_weights = self._static_weights(K)
         self._init_run_state(K)
         self.policy: torch.nn.Module | None = None

@@ -16,11 +16,18 @@ Contract of ``policy_update(module, batch, a, args, ref_policy)``:
   ``global_step``: with ``ppo_epochs`` = E a rollout batch advances ``global_step`` by E.
 
 Returns the loss statistics averaged over the passes (weighted by share within a pass).
+
+``check_optimizer(factory)`` builds a throwaway optimizer over one dummy parameter, so a bad
+``optimizer.init_args`` (a learning rate <= 0, a negative weight decay) fails when the module is
+constructed, not in ``configure_optimizers`` after the policy was loaded (or warm-started).
+
 Not done here: rollouts, advantages (``methods.py``), the loss itself (``losses.py``).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -30,6 +37,30 @@ from lightning_paretopo.args import LossArgs
 from lightning_paretopo.losses import policy_loss
 from lightning_paretopo.policy.logprobs import token_logprobs
 from lightning_paretopo.types import RolloutBatch
+
+log = logging.getLogger(__name__)
+
+
+def _check_lr(lr: Any) -> None:
+    if lr is not None and not float(lr) > 0:
+        raise ValueError(
+            f"optimizer.init_args.lr must be > 0 (the step size; <= 0 leaves the policy unchanged "
+            f"or trains it backwards), got {float(lr)}"
+        )
+
+
+def check_optimizer(factory: Callable[[Any], torch.optim.Optimizer]) -> None:
+    """Raise ValueError naming ``optimizer.init_args`` when ``factory`` gives a learning rate
+    <= 0 or rejects its settings, by building it over one dummy parameter."""
+    _check_lr((getattr(factory, "keywords", None) or {}).get("lr"))  # a LightningCLI partial
+    try:
+        opt = factory([torch.nn.Parameter(torch.zeros(1))])
+    except ValueError as err:  # torch's own checks: "Invalid weight_decay value: -1", ...
+        raise ValueError(f"optimizer.init_args: {err}; fix the optimizer's settings") from err
+    except Exception:  # e.g. a GPU-only optimizer: torch checks it when it is built
+        log.debug("optimizer not checked at construction: it needs real parameters")
+        return
+    _check_lr(opt.param_groups[0].get("lr"))
 
 
 def micro_batches(N: int, size: int | None) -> list[slice]:

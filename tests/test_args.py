@@ -23,6 +23,12 @@ from lightning_paretopo.args import (
     [
         (lambda: RolloutArgs(group_size=1), r"rollout\.group_size"),
         (lambda: RolloutArgs(protocol="xml"), r"rollout\.protocol"),
+        (lambda: RolloutArgs(max_new_tokens=0), r"rollout\.max_new_tokens must be >= 1"),
+        (lambda: RolloutArgs(max_turns=0), r"rollout\.max_turns must be >= 1"),
+        (lambda: RolloutArgs(max_total_tokens=1), r"rollout\.max_total_tokens must be >= 2"),
+        (lambda: RolloutArgs(temperature=0.0), r"rollout\.temperature must be > 0.*val_greedy"),
+        (lambda: RolloutArgs(temperature=-1.0), r"rollout\.temperature must be > 0"),
+        (lambda: RolloutArgs(top_p=0.0), r"rollout\.top_p must be in \(0, 1\]"),
         (lambda: LossArgs(ppo_epochs=0), r"loss\.ppo_epochs"),
         (lambda: LossArgs(aggregation="sum"), r"loss\.aggregation"),
         (lambda: MethodArgs(name="ppo"), r"method\.name"),
