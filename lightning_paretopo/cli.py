@@ -26,11 +26,14 @@ tie every model to one data module's argument names).
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
+from jsonargparse import Namespace
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
+from lightning_paretopo.cli_args import nested_nulls_as_dicts, option_strings
 from lightning_paretopo.rundir import fill_run_dir
 
 
@@ -51,6 +54,17 @@ class ParetoPOCLI(LightningCLI):
             default=None,
             help="Run directory .../<run_name>-s<seed>; default: the method's label.",
         )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        """``--a.b.c null`` means None at any depth (``cli_args.nested_nulls_as_dicts``)."""
+        if isinstance(args, dict | Namespace):
+            return super().parse_arguments(parser, args)
+        parsers = [parser, *getattr(self, "_subcommand_parsers", {}).values()]
+        options = option_strings(parsers)
+        if args is None:  # sys.argv, read here (Lightning warns when it gets both)
+            self.config = parser.parse_args(nested_nulls_as_dicts(sys.argv[1:], options))
+            return None
+        return super().parse_arguments(parser, nested_nulls_as_dicts(list(args), options))
 
     def before_instantiate_classes(self) -> None:
         """Fill the run directory (``rundir.fill_run_dir``) into paths the config left empty."""
