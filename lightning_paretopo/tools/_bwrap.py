@@ -69,7 +69,8 @@ def expose_interpreter(python: str, privileged: bool) -> list[str]:
     for ``privileged`` runs (the code runs as an unprivileged uid), under a directory others
     cannot search, such as ``/root``: that directory is replaced by an empty tmpfs (hiding the
     rest of it, e.g. ``/root/.ssh``), and the installation is bound back read-only at its own
-    path, so absolute paths (an ELF RUNPATH to ``libpython``) keep working.
+    path, so absolute paths (an ELF RUNPATH to ``libpython``) keep working. The installation
+    itself must be readable by others; if not, the bubblewrap probe fails and says so.
     """
     prefix = interpreter_prefix(python)
     closed = _first_closed_ancestor(prefix) if privileged else None
