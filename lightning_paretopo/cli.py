@@ -4,10 +4,19 @@ Contract:
     ``ParetoPOCLI`` is a ``LightningCLI`` with the model and the data in subclass mode: a config
     names any ``LightningModule`` / ``LightningDataModule`` by ``class_path`` and gives its
     ``init_args`` (the constructor signature is the schema; ``--help`` shows the docstrings).
-    Commands: fit, validate, test. The resolved config is saved next to the logs on every run
-    (``overwrite=True``, so re-running into the same log dir does not fail). ``--experiment``
-    and ``--run_name`` override the two names of the run directory
-    ``logs/<experiment>/<run_name>-s<seed>`` (``rundir.py``; the benchmark runner sets both).
+    Commands: fit, validate, test. ``--experiment`` and ``--run_name`` override the two names
+    of the run directory ``logs/<experiment>/<run_name>-s<seed>`` (``rundir.py``; the benchmark
+    runner sets both). The resolved config is saved next to the logs: ``config.yaml`` by a new
+    fit, ``config-resume.yaml`` by a resumed one, ``config-validate.yaml`` / ``config-test.yaml``
+    by those commands, so evaluating a finished run never overwrites the config it trained with.
+
+Runs and resumes (``resume.py``, ``runlock.py``), checked before any class is built:
+    ``--ckpt_path`` is ``last`` (``<run dir>/checkpoints/last.ckpt``; none yet means a first
+    run) or an explicit file, for fit, validate and test. A checkpoint whose method, objectives,
+    group size, protocol or tools differ from the config is refused with the fields named,
+    unless ``--allow_config_drift true``. A new fit refuses a directory that already holds a
+    run's ``last.ckpt``, and while a command runs it holds the directory's ``run.lock``, so a
+    second run of the same experiment and name stops with a message instead of mixing files.
 
 Why ``parser_mode="omegaconf"`` and not ``"omegaconf+"``: "omegaconf" resolves ``${...}``
 inside each config file when it is loaded, with absolute paths (``${data.init_args.task}``), the
@@ -30,11 +39,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jsonargparse import Namespace
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from lightning_paretopo.cli_args import nested_nulls_as_dicts, option_strings
-from lightning_paretopo.rundir import fill_run_dir
+from lightning_paretopo.resume import (
+    RunConfigRecord,
+    as_hparams,
+    config_drift,
+    other_changes,
+    resolve_ckpt_path,
+    saved_config,
+)
+from lightning_paretopo.rundir import checkpoint_dir, fill_run_dir
+from lightning_paretopo.runlock import RunLock, check_fresh_start
+
+log = logging.getLogger(__name__)
 
 
 class ParetoPOCLI(LightningCLI):
@@ -54,6 +76,13 @@ class ParetoPOCLI(LightningCLI):
             default=None,
             help="Run directory .../<run_name>-s<seed>; default: the method's label.",
         )
+        parser.add_argument(
+            "--allow_config_drift",
+            type=bool,
+            default=False,
+            help="Resume (or evaluate) a checkpoint although the method, objectives, group "
+            "size, protocol or tools in the config differ from the checkpoint's.",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """``--a.b.c null`` means None at any depth (``cli_args.nested_nulls_as_dicts``)."""
@@ -66,14 +95,70 @@ class ParetoPOCLI(LightningCLI):
             return None
         return super().parse_arguments(parser, nested_nulls_as_dicts(list(args), options))
 
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's merge of the checkpoint's hyperparameters into the config is off: it
+        hides changed settings and fails in subclass mode. ``_check_resume`` replaces it."""
+
     def before_instantiate_classes(self) -> None:
-        """Fill the run directory (``rundir.fill_run_dir``) into paths the config left empty."""
+        """Fill the run directory into empty paths, then check the resume (nothing built yet)."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         sources = [Path(str(p)) for p in (config.get("config") or [])]
         experiment = config.get("experiment") or (sources[0].stem if sources else "run")
-        run_dir = fill_run_dir(config, experiment, label=config.get("run_name"))
-        if run_dir is not None:
-            logging.getLogger(__name__).info("run directory: %s", run_dir)
+        self.run_dir = fill_run_dir(config, experiment, label=config.get("run_name"))
+        self.run_lock: RunLock | None = None
+        self.run_config: dict[str, Any] | None = None
+        if self.run_dir is None or not self.subcommand:
+            return
+        log.info("run directory: %s", self.run_dir)
+        resuming = self._check_resume(config)
+        name = "config.yaml" if self.subcommand == "fit" and not resuming else None
+        name = name or ("config-resume.yaml" if self.subcommand == "fit" else None)
+        self.save_config_kwargs["config_filename"] = name or f"config-{self.subcommand}.yaml"
+
+    def _check_resume(self, config: Any) -> bool:
+        """Resolve ``--ckpt_path``; refuse drift, or a new fit over an earlier run. Resuming?"""
+        dump = yaml.safe_load(self.parser.dump(self.config, skip_none=False, format="yaml"))
+        dump = dump[self.subcommand]
+        current = {"model": as_hparams(dump.get("model")), "data": as_hparams(dump.get("data"))}
+        self.run_config = current
+        ckpt_dir = checkpoint_dir(config)
+        ckpt = resolve_ckpt_path(config.get("ckpt_path"), ckpt_dir)
+        if ckpt is None:
+            if config.get("ckpt_path") == "last":
+                log.warning(
+                    "--ckpt_path last: no last.ckpt in %s yet, starting at step 0", ckpt_dir
+                )
+            if self.subcommand == "fit" and rank_zero_only.rank == 0 and ckpt_dir is not None:
+                check_fresh_start(self.run_dir, Path(ckpt_dir) / "last.ckpt")
+            return False
+        saved = saved_config(ckpt)
+        drift = config_drift(saved, current)
+        if drift and not config.get("allow_config_drift"):
+            raise ValueError(
+                f"--ckpt_path {ckpt}: the config changes what this run means:\n  "
+                + "\n  ".join(drift)
+                + "\nRestore these settings, or pass --allow_config_drift true to go on anyway."
+            )
+        for line in drift:
+            log.warning("config drift allowed by --allow_config_drift: %s", line)
+        changed = other_changes(saved, current)
+        if changed:
+            log.info("settings changed since the checkpoint: %s", ", ".join(changed))
+        log.info("%s from %s", "resuming" if self.subcommand == "fit" else "evaluating", ckpt)
+        return True
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Run the command holding ``<run dir>/run.lock`` (rank 0), released when it ends, also
+        on an error; record the config in every checkpoint for the next resume's drift check."""
+        if self.run_config is not None:
+            self.trainer.callbacks.append(RunConfigRecord(self.run_config))
+        if self.run_dir is not None and self.trainer.is_global_zero:
+            self.run_lock = RunLock(self.run_dir).acquire(" ".join(sys.argv))
+        try:
+            super()._run_subcommand(subcommand)
+        finally:
+            if self.run_lock is not None:
+                self.run_lock.release()
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:

@@ -11,6 +11,9 @@ fills values that are empty (None, or a logger's own default such as ``save_dir=
 the directory is computed after all sources are merged, a method or seed given on the command
 line reaches it (unlike a ``${...}`` interpolation under parser_mode "omegaconf").
 
+``checkpoint_dir`` reads back where the config's checkpoint callback writes (``--ckpt_path last``
+resolves there). One run owns a directory at a time (``runlock.py``).
+
 Deliberately not done: no timestamped or versioned directories (resume needs a fixed path).
 """
 
@@ -89,3 +92,12 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
         elif kind.rsplit(".", 1)[-1] in DIR_CALLBACKS:
             _fill(init_args, "dirpath", str(run_dir))
     return run_dir
+
+
+def checkpoint_dir(config: Any) -> str | None:
+    """The ``dirpath`` of the config's checkpoint callback (after ``fill_run_dir``), or None."""
+    for callback in _entries(_get(_get(config, "trainer"), "callbacks")):
+        if str(_get(callback, "class_path")).rsplit(".", 1)[-1] in CHECKPOINT_CALLBACKS:
+            dirpath = _get(_get(callback, "init_args"), "dirpath")
+            return None if dirpath is None else str(dirpath)
+    return None

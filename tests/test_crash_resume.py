@@ -1,0 +1,119 @@
+"""The real entry point survives ``kill -9``: ``python train.py fit`` killed after its first
+checkpoint and resumed with ``--ckpt_path last`` ends exactly where an uninterrupted run ends.
+
+Both runs are subprocesses of the real CLI on the quickstart config, shrunk by command-line
+overrides (tiny random policy, 2 prompts x 2 rollouts, validation every 2 steps). The crashed
+run is killed with SIGKILL as soon as its ``last.ckpt`` appears (the shipped ``LastCheckpoint``
+writes it after the first validation, atomically). The resumed run must start at the step the
+checkpoint holds (its CSV log begins there) and end with the same parameters, optimizer state,
+ParetoPO state (stage, weights, archives, RNG), callback and data states as the uninterrupted
+run. Before the fix, ``save_top_k: 0`` left no checkpoint until the end, so the kill lost the
+run and ``--ckpt_path last`` restarted from step 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from tests.module.test_resume import assert_same
+
+REPO = Path(__file__).resolve().parents[1]
+MAX_STEPS = 6
+SMALL = [
+    f"--trainer.max_steps={MAX_STEPS}",
+    "--trainer.val_check_interval=2",
+    "--trainer.limit_val_batches=1",
+    "--trainer.enable_progress_bar=false",
+    "--model.init_args.rollout.group_size=2",
+    "--model.init_args.rollout.max_turns=2",
+    "--model.init_args.rollout.max_new_tokens=16",
+    "--model.init_args.rollout.max_total_tokens=96",
+    "--model.init_args.rollout.test_samples=1",
+    "--data.init_args.batch_size=2",
+    "--data.init_args.train_size=64",
+    "--data.init_args.val_size=2",
+    "--data.init_args.test_size=2",
+    "--data.init_args.val_batch_size=2",
+]
+
+
+def _command(policy: Path, experiment: str, *extra: str) -> list[str]:
+    config = REPO / "configs" / "quickstart.yaml"
+    policy_arg = f"--model.init_args.policy.name_or_path={policy}"
+    return [sys.executable, str(REPO / "train.py"), "fit", "--config", str(config), policy_arg,
+            *SMALL, f"--experiment={experiment}", *extra]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+
+
+def _run(cmd: list[str], cwd: Path, log: str) -> None:
+    out = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
+    (cwd / log).write_text(out.stdout + out.stderr)
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
+def _kill_after_first_checkpoint(cmd: list[str], cwd: Path, last: Path) -> None:
+    with open(cwd / "crashed.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 600
+            while not last.is_file():
+                assert proc.poll() is None, (cwd / "crashed.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+            assert proc.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            proc.kill()
+
+
+def _state(path: Path) -> dict[str, Any]:
+    """What must match: step, weights, optimizer, ParetoPO, data and callback states (the
+    checkpoint callback's own entry holds its run's paths, which differ by design)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    keep = ("global_step", "state_dict", "optimizer_states", "paretopo", "ArithDataModule")
+    state = {key: ckpt[key] for key in keep}
+    state["callbacks"] = {k: v for k, v in ckpt["callbacks"].items() if "Checkpoint" not in k}
+    return state
+
+
+def _first_step(csv_dir: Path) -> int:
+    with open(csv_dir / "metrics.csv") as f:
+        return min(int(row["step"]) for row in csv.DictReader(f) if row["step"])
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_from_last_matches_an_uninterrupted_run(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    # Separate working directories: each run evaluates its own start point (no shared cache).
+    (tmp_path / "w").mkdir(), (tmp_path / "c").mkdir()
+    _run(_command(tiny_policy, "whole"), tmp_path / "w", "whole.log")
+    whole = tmp_path / "w" / "logs" / "whole" / "paretopo-s0"
+
+    crashed = tmp_path / "c" / "logs" / "crashed" / "paretopo-s0"
+    last = crashed / "checkpoints" / "last.ckpt"
+    _kill_after_first_checkpoint(_command(tiny_policy, "crashed"), tmp_path / "c", last)
+    saved_step = torch.load(last, weights_only=True)["global_step"]
+    assert 0 < saved_step < MAX_STEPS and not (crashed / "summary.json").exists()
+
+    _run(_command(tiny_policy, "crashed", "--ckpt_path=last"), tmp_path / "c", "resumed.log")
+    assert "resuming from" in (tmp_path / "c" / "resumed.log").read_text()
+    versions = sorted((crashed / "csv").iterdir())
+    assert _first_step(versions[-1]) == saved_step  # continued from the saved step, not 0
+    final = _state(last)
+    assert final["global_step"] == MAX_STEPS
+    assert_same(_state(whole / "checkpoints" / "last.ckpt"), final, "checkpoint")
+    assert sorted(p.name for p in (crashed / "checkpoints").iterdir()) == ["last.ckpt"]
