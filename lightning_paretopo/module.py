@@ -16,9 +16,9 @@ step, w*, the stage-1 state, the validation archive and the training RNG are sav
 checkpoint, so ``--ckpt_path`` resumes exactly (tests/module/test_resume.py); the checkpoint
 holds plain types only, as ``torch.load(weights_only=True)`` requires. The switch itself is made
 by ``callbacks.StageSwitch``; the optimisation step is ``optimization.policy_update``.
-Checkpoint after validations (ModelCheckpoint's default trigger), not with
-``every_n_train_steps`` on a validation step: Lightning writes those before that validation and
-skips it on resume, so the resumed run would lack one validation record.
+Checkpoint after validations (``callbacks.LastCheckpoint``, as every shipped config does), not
+with ``every_n_train_steps`` on a validation step: Lightning writes those before that validation
+and skips it on resume, so the resumed run would lack one validation record.
 
 Bad configuration fails at construction with a ValueError naming the field (unknown method,
 group_size < 2, unknown tool, static weights of the wrong length, a method that reads accuracy
