@@ -35,6 +35,7 @@ tie every model to one data module's argument names).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,13 @@ from lightning_paretopo.rundir import checkpoint_dir, fill_run_dir
 from lightning_paretopo.runlock import RunLock, check_fresh_start
 
 log = logging.getLogger(__name__)
+
+
+def _launch_rank_zero() -> bool:
+    """Global rank 0 by the launcher's environment (``RANK``/``LOCAL_RANK``/``SLURM_PROCID``,
+    and ``NODE_RANK`` for Lightning's own launcher): known before the strategy sets its ranks,
+    which happens only inside ``trainer.fit``."""
+    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
 
 
 class ParetoPOCLI(LightningCLI):
@@ -128,7 +136,7 @@ class ParetoPOCLI(LightningCLI):
                 log.warning(
                     "--ckpt_path last: no last.ckpt in %s yet, starting at step 0", ckpt_dir
                 )
-            if self.subcommand == "fit" and rank_zero_only.rank == 0 and ckpt_dir is not None:
+            if self.subcommand == "fit" and _launch_rank_zero() and ckpt_dir is not None:
                 check_fresh_start(self.run_dir, Path(ckpt_dir) / "last.ckpt")
             return False
         saved = saved_config(ckpt)
@@ -152,7 +160,7 @@ class ParetoPOCLI(LightningCLI):
         on an error; record the config in every checkpoint for the next resume's drift check."""
         if self.run_config is not None:
             self.trainer.callbacks.append(RunConfigRecord(self.run_config))
-        if self.run_dir is not None and self.trainer.is_global_zero:
+        if self.run_dir is not None and _launch_rank_zero():
             self.run_lock = RunLock(self.run_dir).acquire(" ".join(sys.argv))
         try:
             super()._run_subcommand(subcommand)
