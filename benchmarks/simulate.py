@@ -77,7 +77,8 @@ except ImportError:  # pragma: no cover - v1
 # B prompts per step and the StageSwitch settings of each task's config.
 TASKS = {"arith": {"batch_size": 8}, "kbqa": {"batch_size": 4}}
 GROUP_SIZE = 8
-SWITCH = {"min_stage1_steps": 10, "patience": 5, "min_delta": 0.001}  # max: steps // 2 (30)
+SWITCH = {"min_stage1_steps": 10, "patience": 5, "min_delta": 0.001}  # max: steps // 2 (30);
+# short runs (tests) lower min_stage1_steps to that cap
 V1_METHODS = {
     "paretopo": "paretopo",
     "stage1_only": "stage1_only",
@@ -228,8 +229,9 @@ def train(
     stage = 2 if args.name == "stage2_only" else 1
     init = args.stage1.init_weights or [0.5, 0.5]
     frozen = torch.tensor(init, dtype=torch.float64) if stage == 2 else None  # w* = initial
-    switch = StageSwitch(**SWITCH)
-    switch._max_steps = switch.resolve_max_stage1_steps(steps)  # as on_fit_start does
+    cap = max(1, steps // 2)  # the configs' max_stage1_steps: 30 of 60
+    switch = StageSwitch(**(SWITCH | {"min_stage1_steps": min(SWITCH["min_stage1_steps"], cap)}))
+    switch._max_steps = switch.resolve_max_stage1_steps(2 * cap)  # as on_fit_start does
     switch.hv_history[0] = 0.0  # on_train_start: the empty archive
     switch_step = None
     for step in range(steps):
