@@ -12,27 +12,12 @@ import yaml
 
 from lightning_paretopo.cli import main
 from lightning_paretopo.runlock import RunDirInUse, RunLock
+from tests.helpers import tiny_quickstart
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
 pytestmark = pytest.mark.usefixtures("one_thread")
-TINY = [
-    "--trainer.max_steps=2",
-    "--trainer.val_check_interval=2",
-    "--trainer.limit_val_batches=1",
-    "--trainer.limit_test_batches=1",
-    "--trainer.enable_progress_bar=false",
-    "--model.init_args.rollout.group_size=2",
-    "--model.init_args.rollout.max_turns=2",
-    "--model.init_args.rollout.max_new_tokens=16",
-    "--model.init_args.rollout.max_total_tokens=96",
-    "--model.init_args.rollout.test_samples=1",
-    "--data.init_args.batch_size=2",
-    "--data.init_args.train_size=16",
-    "--data.init_args.val_size=2",
-    "--data.init_args.test_size=2",
-    "--data.init_args.val_batch_size=2",
-]
+TINY = [*tiny_quickstart(eval_size=2, test_samples=1), "--trainer.limit_test_batches=1"]
 
 
 @pytest.fixture

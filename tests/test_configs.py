@@ -29,6 +29,7 @@ import yaml
 
 from lightning_paretopo.cli import main
 from lightning_paretopo.module import ParetoPOModule
+from tests.helpers import tiny_quickstart
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -185,21 +186,7 @@ def test_hub_policy_is_not_loaded_at_instantiation(workdir: Path, no_network: No
 
 
 def test_quickstart_runs_end_to_end(tiny_policy: Path, workdir: Path) -> None:
-    tiny = [
-        "--trainer.max_steps=2",
-        "--trainer.val_check_interval=2",
-        "--trainer.limit_val_batches=1",
-        "--trainer.enable_progress_bar=false",
-        "--model.init_args.rollout.group_size=2",
-        "--model.init_args.rollout.max_turns=2",
-        "--model.init_args.rollout.max_new_tokens=16",
-        "--model.init_args.rollout.max_total_tokens=96",
-        "--data.init_args.batch_size=2",
-        "--data.init_args.train_size=16",
-        "--data.init_args.val_size=4",
-        "--data.init_args.test_size=4",
-        "--data.init_args.val_batch_size=4",
-    ]
+    tiny = tiny_quickstart()
     policy = f"--model.init_args.policy.name_or_path={tiny_policy}"
     cli = main(["fit", "--config", str(QUICKSTART), policy, *tiny])
     assert cli.trainer.global_step == 2

@@ -25,26 +25,12 @@ from typing import Any
 import pytest
 import torch
 
+from tests.helpers import tiny_quickstart
 from tests.module.test_resume import assert_same
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_STEPS = 6
-SMALL = [
-    f"--trainer.max_steps={MAX_STEPS}",
-    "--trainer.val_check_interval=2",
-    "--trainer.limit_val_batches=1",
-    "--trainer.enable_progress_bar=false",
-    "--model.init_args.rollout.group_size=2",
-    "--model.init_args.rollout.max_turns=2",
-    "--model.init_args.rollout.max_new_tokens=16",
-    "--model.init_args.rollout.max_total_tokens=96",
-    "--model.init_args.rollout.test_samples=1",
-    "--data.init_args.batch_size=2",
-    "--data.init_args.train_size=64",
-    "--data.init_args.val_size=2",
-    "--data.init_args.test_size=2",
-    "--data.init_args.val_batch_size=2",
-]
+SMALL = tiny_quickstart(MAX_STEPS, train_size=64, eval_size=2, test_samples=1)
 
 
 def _command(policy: Path, experiment: str, *extra: str) -> list[str]:

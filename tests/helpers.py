@@ -1,0 +1,28 @@
+"""Shared test helpers (not fixtures): command-line overrides that shrink the quickstart."""
+
+from __future__ import annotations
+
+
+def tiny_quickstart(
+    max_steps: int = 2, train_size: int = 16, eval_size: int = 4, test_samples: int | None = None
+) -> list[str]:
+    """CLI overrides that make ``configs/quickstart.yaml`` run in seconds: 2 prompts x 2
+    rollouts of 2 short turns, validation every 2 steps on one batch of ``eval_size`` tasks."""
+    args = [
+        f"--trainer.max_steps={max_steps}",
+        "--trainer.val_check_interval=2",
+        "--trainer.limit_val_batches=1",
+        "--trainer.enable_progress_bar=false",
+        "--model.init_args.rollout.group_size=2",
+        "--model.init_args.rollout.max_turns=2",
+        "--model.init_args.rollout.max_new_tokens=16",
+        "--model.init_args.rollout.max_total_tokens=96",
+        "--data.init_args.batch_size=2",
+        f"--data.init_args.train_size={train_size}",
+        f"--data.init_args.val_size={eval_size}",
+        f"--data.init_args.test_size={eval_size}",
+        f"--data.init_args.val_batch_size={eval_size}",
+    ]
+    if test_samples is not None:
+        args.append(f"--model.init_args.rollout.test_samples={test_samples}")
+    return args
