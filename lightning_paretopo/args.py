@@ -15,6 +15,7 @@ METHODS = (
     "gdpo",
     "otc",
     "hv_meta",
+    "paretopo_paper",
 )
 
 
@@ -115,7 +116,7 @@ class RolloutArgs:
 
 @dataclass
 class Stage1Args:
-    """Stage 1: hypervolume-guided dynamic scalarisation (ALGORITHM.md S1, S2)."""
+    """Stage 1: hypervolume-guided dynamic scalarisation (ALGORITHM.md S1, S2, S7)."""
 
     alpha: float = 0.3
     """EMA rate of the policy point p."""
@@ -129,17 +130,39 @@ class Stage1Args:
     """Initial weights on the simplex; None = uniform."""
     scale: str = "group"
     """Advantage scaling: "group" (divide by the group std) or "none"."""
+    anchor: str = "archive"
+    """Where the HV gradient is taken (S7): "archive" (the EMA point projected onto the global
+    archive, version 1) or "point" (g_k = prod_{j != k} p_j at the EMA point itself)."""
+    meta_gamma: float = 0.9
+    """paretopo_paper only: smoothing of the batch point's HV gain, in [0, 1)."""
 
     def __post_init__(self) -> None:
         _check(
             self.scale in ("group", "none"),
             f"method.stage1.scale must be 'group' or 'none', got {self.scale!r}",
         )
+        _check(
+            self.anchor in ("archive", "point"),
+            f"method.stage1.anchor must be 'archive' or 'point', got {self.anchor!r}",
+        )
+        _check(
+            0 <= self.meta_gamma < 1,
+            f"method.stage1.meta_gamma must be in [0, 1), got {self.meta_gamma}",
+        )
 
 
 @dataclass
 class Stage2Args:
-    """Stage 2: Pareto-rank advantages with dominance-aware credit (S3, S4)."""
+    """Stage 2: Pareto-rank advantages with dominance-aware credit (S3-S6)."""
+
+    dominance: str = "gated"
+    """What is compared (S5): "gated" (gated objectives times accuracy; needs an objective
+    named accuracy) or "pareto" (the normalised rewards as they are, version 1)."""
+    score: str = "rank"
+    """Score (S6): "rank" (-front + tau * tie-break), "hv_gradient" (sum_k g_k (r~_k - pbar_k)
+    at the group's mean point) or "paper" (the paper's reported rank formula)."""
+    paper_beta: float = 1.0
+    """Within-rank scale beta of the "paper" score (the summaries report beta <= 1)."""
 
     tie_break: str = "utility"
     """Within-front tie-break: utility (under the frozen w*), crowding, domination or none."""
@@ -149,6 +172,18 @@ class Stage2Args:
     """Action-level credit: route each objective's blame/credit to the tokens it concerns."""
 
     def __post_init__(self) -> None:
+        for name, value, allowed in [
+            ("dominance", self.dominance, ("gated", "pareto")),
+            ("score", self.score, ("rank", "hv_gradient", "paper")),
+        ]:
+            _check(
+                value in allowed,
+                f"method.stage2.{name} must be one of {list(allowed)}, got {value!r}",
+            )
+        _check(
+            0 <= self.paper_beta <= 1,
+            f"method.stage2.paper_beta must be in [0, 1], got {self.paper_beta}",
+        )
         ties = ("utility", "crowding", "domination", "none")
         _check(
             self.tie_break in ties,
@@ -195,9 +230,11 @@ class MethodArgs:
     """Which advantage signal trains the policy (ALGORITHM.md, Baselines)."""
 
     name: str = "paretopo"
-    """One of paretopo, stage1_only, stage2_only, accuracy_only, static, gdpo, otc, hv_meta."""
+    """One of paretopo, stage1_only, stage2_only, accuracy_only, static, gdpo, otc, hv_meta,
+    paretopo_paper."""
     weights: list[float] | None = None
-    """Static weights for static / gdpo / hv_meta (one per objective); None = uniform."""
+    """Static weights for static / gdpo / hv_meta (one per objective; None = uniform), and w0
+    for paretopo_paper (None = (0.6, 0.4) with two objectives)."""
     otc_c: float = 1.0
     """OTC smoothing constant c in cos(m*pi/(2m+c))."""
     stage1: Stage1Args = field(default_factory=Stage1Args)

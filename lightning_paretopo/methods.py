@@ -13,9 +13,17 @@ pure function, so every baseline runs through the same rollout, reward and loss 
 | gdpo            | per-objective group z-scores, weighted sum               | uniform        |
 | otc             | OTC-GRPO reward r_tool * r_correct, group-normalised     | uniform        |
 | hv_meta         | static weights x (0.5 + 1.5 tanh(val HV contribution))   | uniform        |
+| paretopo_paper  | stage 1: w0 scalarised x (0.5 + 1.5 tanh(smoothed dHV)), | stage 2 credit |
+|                 | centred, no std; stage 2: the paper's rank formula       |                |
 
-"uniform" means a_it = A_i on every sampled token. Not done here: weights, archive, stage
-(``module.py``), the loss (``losses.py``).
+Stage 2 (paretopo, stage2_only) compares the vectors of ``method.stage2.dominance`` (S5,
+``advantages.compare``) and scores them by ``method.stage2.score`` (S6): ``rank`` (fronts +
+tie-break), ``hv_gradient`` or ``paper``. ``paretopo_paper`` always uses plain Pareto fronts
+and the ``paper`` score with its w0 (``method.weights``), whatever stage2.dominance/score say.
+Credit (S4) picks its partners j by the dominance of the same compared vectors.
+
+"uniform" means a_it = A_i on every sampled token. Not done here: weights, archive, stage, the
+smoothed HV gain (``module.py``), the loss (``losses.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from lightning_paretopo.advantages import (
     scalarized_advantages,
     token_advantages,
 )
+from lightning_paretopo.advantages.compare import compared_rewards, stage2_diagnostics
+from lightning_paretopo.advantages.scores import hv_gradient_advantages, paper_rank_advantages
 from lightning_paretopo.args import MethodArgs
 from lightning_paretopo.types import RolloutBatch
 
@@ -49,6 +59,8 @@ class AdvantageInputs:
         weights: [K] the weights this method scalarises with at this step.
         accuracy_index: column of the accuracy objective, or None.
         hv_contribution: the latest validation point's HV contribution (hv_meta).
+        gated: each objective's ``gated`` flag (S5), in column order; () = none gated.
+        smoothed_dhv: paretopo_paper's smoothed HV gain of the batch point (>= 0).
     """
 
     R: Tensor
@@ -58,11 +70,38 @@ class AdvantageInputs:
     weights: Tensor
     accuracy_index: int | None
     hv_contribution: float = 0.0
+    gated: tuple[bool, ...] = ()
+    smoothed_dhv: float = 0.0
 
 
 def uses_pareto_rank(method: str, stage: int) -> bool:
-    """True where the step's advantages are Pareto ranks (stage 2 of paretopo, stage2_only)."""
-    return method == "stage2_only" or (method == "paretopo" and stage == 2)
+    """True where the step's advantages are stage 2's (paretopo[_paper] stage 2, stage2_only)."""
+    return method == "stage2_only" or (method in ("paretopo", "paretopo_paper") and stage == 2)
+
+
+def compared_vectors(args: MethodArgs, x: AdvantageInputs) -> Tensor:
+    """[N, K] the vectors stage 2 sorts (S5); plain r~ for paretopo_paper."""
+    dominance = "pareto" if args.name == "paretopo_paper" else args.stage2.dominance
+    gated = x.gated or (False,) * x.R.shape[1]
+    return compared_rewards(x.R, dominance, gated, x.accuracy_index)
+
+
+def stage2_advantages(args: MethodArgs, x: AdvantageInputs, compared: Tensor) -> Tensor:
+    """[N] stage-2 trajectory advantages of the configured score (S6)."""
+    s2, G = args.stage2, x.batch.group_size
+    score = "paper" if args.name == "paretopo_paper" else s2.score
+    if score == "rank":
+        return pareto_rank_advantages(compared, G, x.weights, s2.tie_break, s2.tau)
+    if score == "hv_gradient":
+        return hv_gradient_advantages(x.R, G)
+    return paper_rank_advantages(compared, x.R, G, x.weights, s2.paper_beta)
+
+
+def stage2_report(args: MethodArgs, x: AdvantageInputs) -> dict[str, float]:
+    """train/stage2/wrong_in_front0 and train/stage2/fronts of this batch (ALGORITHM.md)."""
+    k = x.accuracy_index
+    correct = None if k is None else x.R_raw[:, k] > 0.5  # [N]
+    return stage2_diagnostics(compared_vectors(args, x), correct, x.batch.group_size)
 
 
 def _need_accuracy(method: str, accuracy_index: int | None) -> int:
@@ -75,8 +114,9 @@ def trajectory_advantages(args: MethodArgs, stage: int, x: AdvantageInputs) -> T
     """[N] trajectory advantages A_i of the configured method at this stage."""
     G, name, scale = x.batch.group_size, args.name, args.stage1.scale
     if uses_pareto_rank(name, stage):
-        s2 = args.stage2
-        return pareto_rank_advantages(x.R, G, x.weights, s2.tie_break, s2.tau)
+        return stage2_advantages(args, x, compared_vectors(args, x))
+    if name == "paretopo_paper":  # [ours] centred without std: a batch-wide factor survives
+        return hv_meta_advantages(x.R, x.weights, G, max(0.0, x.smoothed_dhv), "none")
     if name in ("paretopo", "stage1_only", "static"):
         return scalarized_advantages(x.R, x.weights, G, scale)
     if name == "accuracy_only":
@@ -103,6 +143,7 @@ def method_advantages(args: MethodArgs, stage: int, x: AdvantageInputs) -> tuple
     """
     A = trajectory_advantages(args, stage, x)  # [N]
     credit = uses_pareto_rank(args.name, stage) and args.stage2.credit
-    action_mask = x.batch.action_mask
-    a = token_advantages(A, x.R.to(A.dtype), x.batch.group_size, x.masks, credit, action_mask)
+    compared = compared_vectors(args, x).to(A.dtype) if credit else None  # [N, K]
+    G, action_mask = x.batch.group_size, x.batch.action_mask
+    a = token_advantages(A, x.R.to(A.dtype), G, x.masks, credit, action_mask, compared)
     return A.float(), a.float()  # [N], [N, T]

@@ -22,9 +22,14 @@ and skips it on resume, so the resumed run would lack one validation record.
 
 Bad configuration fails at construction with a ValueError naming the field (unknown method,
 group_size < 2, unknown tool, static weights of the wrong length, a method that reads accuracy
-without an accuracy objective, rollout budgets < 1, temperature <= 0, an optimizer learning rate
+or gated dominance (ALGORITHM.md S5) without an accuracy objective (``module_checks.py``), rollout budgets < 1, temperature <= 0, an optimizer learning rate
 <= 0), before the trainer starts any logger; a missing local policy fails in
 ``configure_model``, after the warm start (``policy.warmstart``) had its chance to create it.
+
+ALGORITHM.md v2: stage 2 compares ``method.stage2.dominance`` vectors (heads declare
+``gated``), scores them by ``method.stage2.score`` and logs train/stage2/wrong_in_front0 and
+train/stage2/fronts; ``paretopo_paper`` keeps its smoothed HV gain (``pareto.meta_reward``) in
+the checkpoint and freezes w0 (not the dynamic weights) at the switch.
 
 Deliberately not done: no value model, no reference-model copy for full fine-tuning unless
 ``loss.kl_beta > 0``, no KV-cache reuse between rollout and training forward passes.
@@ -48,14 +53,20 @@ from lightning_paretopo.evaluation import (
     add_validation_point,
     train_metrics,
 )
-from lightning_paretopo.methods import AdvantageInputs, method_advantages
+from lightning_paretopo.methods import (
+    AdvantageInputs,
+    method_advantages,
+    stage2_report,
+    uses_pareto_rank,
+)
+from lightning_paretopo.module_checks import check_config, static_weights
 from lightning_paretopo.optimization import check_optimizer, policy_update
 from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
+from lightning_paretopo.pareto.meta_reward import SmoothedHVGain
 from lightning_paretopo.rewards import RewardHeads
 from lightning_paretopo.rewards.symbolic import timeout_count
 from lightning_paretopo.rollout import RolloutEngine
 from lightning_paretopo.rollout_rng import RolloutRNG
-from lightning_paretopo.tools.registry import TOOL_CLASSES
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
 log = logging.getLogger(__name__)
@@ -120,12 +131,13 @@ class ParetoPOModule(LightningModule):
         self.rollout_seed = rollout_seed
         K = len(self.objectives)
         self.objective_names = self.objectives.names
+        self.gated = tuple(self.objectives.gated)
         self.accuracy_index = (
             self.objective_names.index("accuracy") if "accuracy" in self.objective_names else None
         )
-        self._check_names(tool_config)
+        check_config(self.method_args, self.objective_names, tool_config)
         check_optimizer(optimizer)  # a learning rate <= 0 fails here, not after the policy loads
-        self.static_weights = self._static_weights(K)
+        self.static_weights = static_weights(self.method_args, self.objective_names)
         self._init_run_state(K)
         self.policy: torch.nn.Module | None = None
         self.tokenizer: Any = None
@@ -139,8 +151,15 @@ class ParetoPOModule(LightningModule):
         """The ParetoPO state a checkpoint carries: stage 1's rule, the stage, w*, val points."""
         s1 = self.method_args.stage1
         self.hv_weights = HypervolumeWeights(
-            K, s1.alpha, s1.eta, s1.w_min, s1.update_every, init_weights=s1.init_weights
+            K,
+            s1.alpha,
+            s1.eta,
+            s1.w_min,
+            s1.update_every,
+            init_weights=s1.init_weights,
+            anchor=s1.anchor,
         )
+        self.meta_gain = SmoothedHVGain(K, s1.meta_gamma)  # paretopo_paper's stage 1
         self.stage = 2 if self.method == "stage2_only" else 1
         self.switch_step: int | None = 0 if self.stage == 2 else None
         self.frozen_weights = self.hv_weights.weights.clone() if self.stage == 2 else None
@@ -148,31 +167,6 @@ class ParetoPOModule(LightningModule):
         self.val_history: list[dict[str, Any]] = []
         self.hv_contribution = 0.0
         self.last_test: dict[str, Any] | None = None
-
-    def _check_names(self, tools: dict[str, dict[str, Any]] | None) -> None:
-        """Fail at construction, not at the first step: unknown tools, a missing accuracy."""
-        if self.method in ("accuracy_only", "otc") and self.accuracy_index is None:
-            raise ValueError(
-                f"method.name={self.method!r} needs an objective named 'accuracy'; add it to "
-                f"objectives (got {self.objective_names})"
-            )
-        unknown = sorted(set(tools or {}) - set(TOOL_CLASSES))
-        if unknown:
-            raise ValueError(
-                f"tool_config: unknown tools {unknown}; choose from {sorted(TOOL_CLASSES)}"
-            )
-
-    def _static_weights(self, K: int) -> torch.Tensor:
-        w = self.method_args.weights
-        if w is None:
-            return torch.full((K,), 1.0 / K, dtype=torch.float64)
-        if len(w) != K or min(w) < 0 or sum(w) <= 0:
-            raise ValueError(
-                f"method.weights must be {K} non-negative numbers (one per objective "
-                f"{self.objectives.names}) with a positive sum, got {w}"
-            )
-        t = torch.tensor(w, dtype=torch.float64)
-        return t / t.sum()
 
     # ----------------------------------------------------------------- set-up
     def configure_model(self) -> None:
@@ -208,7 +202,8 @@ class ParetoPOModule(LightningModule):
         """Freeze w* = the current weights and move to Pareto-rank advantages (once)."""
         if self.stage == 2:
             return
-        self.frozen_weights = self.hv_weights.weights.clone()
+        dynamic = self.method in ("paretopo", "stage1_only")
+        self.frozen_weights = (self.hv_weights.weights if dynamic else self.static_weights).clone()
         self.stage, self.switch_step = 2, int(step)
         log.info("stage switch at step %d; frozen weights %s", step, self.frozen_weights.tolist())
 
@@ -236,7 +231,10 @@ class ParetoPOModule(LightningModule):
         batch = self.rollout(tasks, G, greedy=False)
         rows = [task for task in tasks for _ in range(G)]
         R_raw, R = self.objectives(batch, rows)  # [N, K] each, float64
-        self.hv_weights.step(nan_mean_point(R))
+        point = nan_mean_point(R)  # [K]
+        self.hv_weights.step(point)
+        if self.method == "paretopo_paper" and self.stage == 1:
+            self.meta_gain.step(point)
         weights = self.current_weights()
         inputs = AdvantageInputs(
             R,
@@ -246,12 +244,18 @@ class ParetoPOModule(LightningModule):
             weights,
             self.accuracy_index,
             self.hv_contribution,
+            gated=self.gated,
+            smoothed_dhv=self.meta_gain.value,
         )
         A, a = method_advantages(self.method_args, self.stage, inputs)  # [N], [N, T]
         stats = policy_update(self, batch, a, self.loss_args, self._ref_policy)
         metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
         metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())
+        if uses_pareto_rank(self.method, self.stage):
+            metrics |= stage2_report(self.method_args, inputs)
+        if self.method == "paretopo_paper":
+            metrics["train/paper/smoothed_dhv"] = self.meta_gain.value
         metrics["train/rollout_errors"] = float(batch.rollout_errors)  # parser/tool exceptions
         metrics["train/checker_timeouts"] = float(timeout_count())  # cumulative, this process
         metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
@@ -339,6 +343,7 @@ class ParetoPOModule(LightningModule):
             "val_archive": self.val_archive.state_dict(),
             "val_history": self.val_history,
             "hv_contribution": self.hv_contribution,
+            "meta_gain": self.meta_gain.state_dict(),
             "generator": self._rng_states(),
         }
 
@@ -358,5 +363,7 @@ class ParetoPOModule(LightningModule):
         self.val_archive.load_state_dict(state["val_archive"])
         self.val_history = list(state["val_history"])
         self.hv_contribution = state["hv_contribution"]
+        if "meta_gain" in state:  # checkpoints before ALGORITHM.md v2 lack it
+            self.meta_gain.load_state_dict(state["meta_gain"])
         world = self.trainer.world_size if self._trainer is not None else 1
         self._rng.load_state_dict(state["generator"], self.global_rank, world)

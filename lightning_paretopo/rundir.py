@@ -28,7 +28,8 @@ CHECKPOINT_CALLBACKS = ("ModelCheckpoint", "LastCheckpoint")
 
 def method_label(method: str, weights: list[float] | None) -> str:
     """The method's name, plus its static weights when given: ``static_0.8_0.2``."""
-    if not weights or method in ("paretopo", "stage1_only", "stage2_only", "accuracy_only", "otc"):
+    plain = ("paretopo", "stage1_only", "stage2_only", "accuracy_only", "otc", "paretopo_paper")
+    if not weights or method in plain:
         return method
     return "_".join([method, *(f"{w:g}" for w in weights)])
 

@@ -35,6 +35,11 @@ from lightning_paretopo.args import (
         (lambda: Stage1Args(scale="batch"), r"method\.stage1\.scale"),
         (lambda: Stage2Args(tie_break="random"), r"method\.stage2\.tie_break"),
         (lambda: Stage2Args(tau=1.0), r"method\.stage2\.tau"),
+        (lambda: Stage2Args(dominance="deb"), r"method\.stage2\.dominance"),
+        (lambda: Stage2Args(score="hv"), r"method\.stage2\.score"),
+        (lambda: Stage2Args(paper_beta=1.5), r"method\.stage2\.paper_beta"),
+        (lambda: Stage1Args(anchor="front"), r"method\.stage1\.anchor"),
+        (lambda: Stage1Args(meta_gamma=1.0), r"method\.stage1\.meta_gamma"),
     ],
 )
 def test_bad_values_name_the_field(build, field: str) -> None:

@@ -79,6 +79,8 @@ def inputs(
     weights: torch.Tensor = W,
     accuracy_index: int | None = ACCURACY,
     hv_contribution: float = 0.0,
+    gated: tuple[bool, ...] = (False, True),  # tool_efficiency is gated (ALGORITHM.md S5)
+    smoothed_dhv: float = 0.0,
 ) -> AdvantageInputs:
     batch = rollout_batch()
     masks = attribution_masks(batch.action_mask, batch.tool_turn_mask(), ["all", "tool_turns"])
@@ -90,6 +92,8 @@ def inputs(
         weights,
         accuracy_index,
         hv_contribution,
+        gated,
+        smoothed_dhv,
     )
 
 
@@ -133,7 +137,9 @@ def test_paretopo_stage1_follows_the_given_weights() -> None:
     torch.testing.assert_close(A, torch.tensor([0.5, 0.5, -1.5, 0.5]), atol=1e-5, rtol=0)
 
 
-# Stage 2: fronts f = (0, 2, 0, 1) (row 0 dominates rows 1 and 3, row 3 dominates row 1, row 2
+V1 = Stage2Args(dominance="pareto")  # version 1: plain Pareto fronts (v2's default is gated)
+
+# Stage 2 (v1, dominance pareto): fronts f = (0, 2, 0, 1) (row 0 dominates rows 1 and 3, row 3 dominates row 1, row 2
 # is non-dominated). Utility tie-break under w* = (0.5, 0.5) in front 0: row 0 (0.875) above
 # row 2 (0.5), so b = (1/2, 0, 0, 0). u = -f + 0.5 b = (0.25, -2, 0, -1); mean -0.6875,
 # deviations (0.9375, -1.3125, 0.6875, -0.3125), unbiased std sqrt(3.171875 / 3).
@@ -143,7 +149,7 @@ A_RANK = [0.9375 / STD_U, -1.3125 / STD_U, 0.6875 / STD_U, -0.3125 / STD_U]
 
 @pytest.mark.parametrize("name", ["paretopo", "stage2_only"])
 def test_pareto_rank_with_action_level_credit(name: str) -> None:
-    A, a = method_advantages(MethodArgs(name=name), 2, inputs())
+    A, a = method_advantages(MethodArgs(name=name, stage2=V1), 2, inputs())
     torch.testing.assert_close(A, torch.tensor(A_RANK, dtype=torch.float32), atol=1e-5, rtol=0)
     torch.testing.assert_close(A, pareto_rank_advantages(R_GROUP, G, W, "utility", 0.5).float())
     x = inputs()
@@ -161,7 +167,7 @@ def test_pareto_rank_with_action_level_credit(name: str) -> None:
 
 
 def test_stage2_without_credit_is_uniform() -> None:
-    args = MethodArgs(name="paretopo", stage2=Stage2Args(credit=False))
+    args = MethodArgs(name="paretopo", stage2=Stage2Args(credit=False, dominance="pareto"))
     A, a = method_advantages(args, 2, inputs())
     torch.testing.assert_close(A, torch.tensor(A_RANK, dtype=torch.float32), atol=1e-5, rtol=0)
     torch.testing.assert_close(a, uniform_tokens(A))
@@ -274,6 +280,7 @@ def test_missing_accuracy_objective_names_it(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["paretopo", "static", "gdpo", "hv_meta", "stage2_only"])
 def test_methods_without_accuracy_do_not_need_it(name: str) -> None:
-    A, a = method_advantages(MethodArgs(name=name), 1, inputs(accuracy_index=None))
+    args = MethodArgs(name=name, stage2=V1)  # gated dominance (v2 default) reads accuracy
+    A, a = method_advantages(args, 1, inputs(accuracy_index=None))
     assert A.shape == (G,) and a.shape == (G, T)
     assert torch.isfinite(a).all()

@@ -8,7 +8,10 @@ processed as a ``[B, G, ...]`` batch; nothing crosses a group.
                     (static weights and stage 1's dynamic weights)
     baselines.py    gdpo_advantages, otc_reward / otc_advantages, hv_meta_multiplier /
                     hv_meta_advantages
-    pareto_rank.py  pareto_rank_advantages (stage 2: fronts + within-front tie-break)
+    compare.py      compared_rewards / gate_rewards (S5: what stage 2 compares),
+                    stage2_diagnostics
+    pareto_rank.py  pareto_rank_advantages (stage 2 score "rank": fronts + tie-break)
+    scores.py       hv_gradient_advantages, paper_rank_advantages (stage 2 scores, S6)
     credit.py       attribution_masks, credit_shares, token_advantages (stage 2 S4:
                     dominance-aware action-level credit)
 
@@ -22,6 +25,12 @@ from lightning_paretopo.advantages.baselines import (
     hv_meta_multiplier,
     otc_advantages,
     otc_reward,
+)
+from lightning_paretopo.advantages.compare import (
+    DOMINANCES,
+    compared_rewards,
+    gate_rewards,
+    stage2_diagnostics,
 )
 from lightning_paretopo.advantages.credit import (
     ATTRIBUTIONS,
@@ -41,12 +50,24 @@ from lightning_paretopo.advantages.pareto_rank import (
     pareto_rank_advantages,
     within_front_rank,
 )
+from lightning_paretopo.advantages.scores import (
+    SCORES,
+    hv_gradient_advantages,
+    paper_rank_advantages,
+)
 
 __all__ = [
     "ATTRIBUTIONS",
+    "DOMINANCES",
     "SCALES",
+    "SCORES",
     "TIE_BREAKS",
     "attribution_masks",
+    "compared_rewards",
+    "gate_rewards",
+    "hv_gradient_advantages",
+    "paper_rank_advantages",
+    "stage2_diagnostics",
     "credit_shares",
     "gdpo_advantages",
     "group_normalize",

@@ -6,6 +6,9 @@ Contract (N = B*G rows, groups contiguous, K objectives, T tokens):
   token, M_k(i, t) = action_mask[i, t]) or ``"tool_turns"`` (tool_efficiency: the sampled
   tokens of the turns that issued a tool call). ``attribution_masks`` stacks them into [N, K, T].
 - Objective k is *eligible* in row i when its mask is non-empty there and r~_ik is not NaN.
+- "Dominates" is the relation of the compared vectors (ALGORITHM.md S5: r~ under
+  ``dominance: pareto``, the gated r^ under ``gated``; ``compared`` argument, default r~);
+  the gaps below are always on r~.
 - Shares beta_ik >= 0, summing to 1 over the eligible objectives of row i:
   if A_i < 0, beta_ik is proportional to mean_{j in the group, j dominates i}
   max(0, r~_jk - r~_ik) (where i falls short); if A_i >= 0, to mean_{j in the group, i
@@ -73,7 +76,9 @@ def _check_credit_inputs(A: Tensor, R: Tensor, masks: Tensor) -> None:
         )
 
 
-def credit_shares(A: Tensor, R: Tensor, group_size: int, masks: Tensor) -> Tensor:
+def credit_shares(
+    A: Tensor, R: Tensor, group_size: int, masks: Tensor, compared: Tensor | None = None
+) -> Tensor:
     """Blame/credit shares beta over objectives (see the module docstring).
 
     Args:
@@ -81,6 +86,8 @@ def credit_shares(A: Tensor, R: Tensor, group_size: int, masks: Tensor) -> Tenso
         R: [N, K] normalised rewards (NaN = not applicable, whole groups only).
         group_size: G.
         masks: [N, K, T] attribution masks.
+        compared: [N, K] the vectors whose dominance picks the partners j (S5's gated
+            vectors); None for R itself. The gaps are always taken on R.
 
     Returns:
         [N, K] beta in R's dtype; each row sums to 1 if it has an eligible objective, else 0.
@@ -90,7 +97,8 @@ def credit_shares(A: Tensor, R: Tensor, group_size: int, masks: Tensor) -> Tenso
     Rg = fill_inapplicable(as_groups(R, group_size, "R"))  # [B, G, K], NaN columns -> 0
     B, G, _ = Rg.shape
     eligible = ((masks != 0).any(dim=-1) & ~torch.isnan(R)).to(R.dtype)  # [N, K]
-    D = dominance_matrix(Rg)  # [B, G, G]: D[b, i, j] = i dominates j
+    C = Rg if compared is None else as_groups(compared, group_size, "compared")  # [B, G, K]
+    D = dominance_matrix(C)  # [B, G, G]: D[b, i, j] = i dominates j
     diff = Rg.unsqueeze(-3) - Rg.unsqueeze(-2)  # [B, G, G, K]: r~_jk - r~_ik
     neg = (A.reshape(B, G) < 0).unsqueeze(-1)  # [B, G, 1]
     partners = torch.where(neg, D.transpose(-1, -2), D).to(R.dtype)  # [B, G, G]
@@ -110,6 +118,7 @@ def token_advantages(
     masks: Tensor,
     credit: bool = True,
     action_mask: Tensor | None = None,
+    compared: Tensor | None = None,
 ) -> Tensor:
     """Per-token advantages a_it, with or without dominance-aware credit.
 
@@ -121,6 +130,7 @@ def token_advantages(
         credit: True for a_it = A_i sum_k beta_ik M_k(i, t); False for A_i * action_mask.
         action_mask: [N, T] used when ``credit`` is False; defaults to the union of ``masks``
             (equal to the action mask whenever some objective has attribution ``"all"``).
+        compared: [N, K] the vectors whose dominance picks the partners (``credit_shares``).
 
     Returns:
         [N, T] token advantages in A's dtype; 0 wherever no mask covers the token.
@@ -135,5 +145,5 @@ def token_advantages(
         else:
             sampled = (action_mask != 0).to(A.dtype)  # [N, T]
         return A.unsqueeze(-1) * sampled
-    beta = credit_shares(A, R, group_size, masks).to(A.dtype)  # [N, K]
+    beta = credit_shares(A, R, group_size, masks, compared).to(A.dtype)  # [N, K]
     return A.unsqueeze(-1) * (beta.unsqueeze(-1) * M).sum(dim=1)  # [N, T]

@@ -13,6 +13,7 @@ from lightning_paretopo.pareto.hypervolume import (
     hypervolume,
     hypervolume_contribution,
     hypervolume_gradient,
+    point_hypervolume_gradient,
     project_to_front,
 )
 from lightning_paretopo.pareto.weights import HypervolumeWeights, nan_mean_point
@@ -30,5 +31,6 @@ __all__ = [
     "is_non_dominated",
     "nan_mean_point",
     "non_dominated_ranks",
+    "point_hypervolume_gradient",
     "project_to_front",
 ]

@@ -18,6 +18,9 @@ the CPU (these sets are small); tensors returned are CPU float64.
   region (S2), then g_k = [HV(P u {p' + delta e_k}) - HV(P u {p'})] / delta, computed as the
   uncovered volume of the slab [p'_k, p'_k + delta] x prod_{j != k} [ref_j, p'_j].
 
+- ``point_hypervolume_gradient`` is anchor S7 ``point``: the gradient of HV({p}; ref) at p
+  itself, g_k = prod_{j != k} max(p_j - ref_j, 0), with no archive and no projection.
+
 Not done here: the contribution and gradient functions do not accept NaN (the archive and the
 stage-1 rule only hold complete points); nothing here keeps state (see ``archive.py``).
 """
@@ -246,3 +249,19 @@ def hypervolume_gradient(
         covered = _clipped_volume(A, lo, hi) if A.shape[0] > 0 else 0.0
         g[k] = (slab - covered) / delta
     return g
+
+
+def point_hypervolume_gradient(point: Tensor, ref: Tensor) -> Tensor:
+    """Anchor S7 ``point``: g_k = prod_{j != k} max(p_j - ref_j, 0), the gradient of HV({p}).
+
+    Args:
+        point: [K] finite EMA policy point p.
+        ref: [K] finite reference point.
+
+    Returns:
+        [K] float64, g_k >= 0.
+    """
+    ref = _check_vector(ref, "ref")
+    side = (_check_vector(point, "point", ref.numel()) - ref).clamp_min(0.0)  # [K]
+    K = side.numel()
+    return torch.stack([torch.cat([side[:k], side[k + 1 :]]).prod() for k in range(K)])

@@ -12,6 +12,8 @@
    finite difference), w = (1 - eta) w + eta g / sum(g), then ``w = clamp(w, w_min)`` and
    ``w = w / sum(w)``, literally as specified: after the renormalisation a clamped entry can
    sit slightly below w_min (by the factor 1 / sum). If sum(g) = 0, w is kept.
+   With ``anchor="point"`` (S7) g is ``point_hypervolume_gradient(p, ref)`` instead,
+   g_k = prod_{j != k} p_j at the EMA point itself; the archive is still kept and logged.
 
 While some objective has never had a value, p is incomplete: steps 2-3 are skipped (w stays,
 a warning is logged once). Everything is float64 on the CPU; ``state_dict`` holds tensors and plain
@@ -31,7 +33,9 @@ import torch
 from torch import Tensor
 
 from lightning_paretopo.pareto.archive import ParetoArchive
-from lightning_paretopo.pareto.hypervolume import hypervolume_gradient
+from lightning_paretopo.pareto.hypervolume import hypervolume_gradient, point_hypervolume_gradient
+
+ANCHORS = ("archive", "point")
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,8 @@ class HypervolumeWeights:
         init_weights: [K] initial weights on the simplex; None for uniform.
         eps: projection step past the front (> 0).
         incremental_hv: passed to ``ParetoArchive(incremental=...)``.
+        anchor: where g is taken (S7): ``"archive"`` (projected onto the archive) or
+            ``"point"`` (at the EMA point, ignoring the archive).
     """
 
     def __init__(
@@ -93,9 +99,13 @@ class HypervolumeWeights:
         init_weights: Tensor | Sequence[float] | None = None,
         eps: float = 1e-6,
         incremental_hv: bool = True,
+        anchor: str = "archive",
     ) -> None:
         K = num_objectives
         _check_args(K, alpha, eta, w_min, update_every)
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {ANCHORS}; got {anchor!r}")
+        self.anchor = anchor
         if not (delta > 0 and eps > 0):
             raise ValueError(f"delta and eps must be > 0; got delta={delta}, eps={eps}")
         ref = torch.zeros(K) if ref is None else torch.as_tensor(ref).detach()
@@ -137,6 +147,14 @@ class HypervolumeWeights:
         fresh = torch.where(torch.isnan(self._ema), p_t, smoothed)
         self._ema = torch.where(torch.isnan(p_t), self._ema, fresh)
 
+    def _gradient(self) -> Tensor:
+        """[K] the HV-gradient direction g at the current EMA point (anchor S7)."""
+        if self.anchor == "point":
+            return point_hypervolume_gradient(self._ema, self.archive.ref)
+        return hypervolume_gradient(
+            self.archive.points, self._ema, self.archive.ref, self.delta, self.eps
+        )
+
     def step(self, batch_point: Tensor) -> Tensor:
         """One training step of the rule (module docstring); returns the new weights [K]."""
         K = self.num_objectives
@@ -156,9 +174,7 @@ class HypervolumeWeights:
             return self.weights
         self.archive.add(self._ema)
         if self.step_count % self.update_every == 0:
-            g = hypervolume_gradient(
-                self.archive.points, self._ema, self.archive.ref, self.delta, self.eps
-            )  # [K]
+            g = self._gradient()  # [K]
             self.last_gradient = g
             total = g.sum()
             if total > 0:

@@ -4,7 +4,10 @@ Contract:
     A ``RewardHead`` has ``name`` (the objective's key, e.g. ``train/reward/<name>``), bounds
     ``lo < hi`` for normalisation (r~ = clip((r - lo) / (hi - lo), 0, 1)), and an
     ``attribution`` in ``("all", "tool_turns")`` that says which sampled tokens stage 2's
-    action-level credit may charge for this objective (``advantages.attribution_masks``).
+    action-level credit may charge for this objective (``advantages.attribution_masks``), and
+    ``gated``: whether stage 2's gated dominance (ALGORITHM.md S5) multiplies it by the
+    trajectory's accuracy before comparing (True for what a trajectory spends: tool efficiency,
+    brevity; False for accuracy and format; a user's head chooses, default False).
 
     ``head(batch, tasks)`` returns the raw values ``[N]`` as float64 on the device of
     ``batch.action_mask``, NaN where the objective does not apply to the row's task. ``tasks``
@@ -44,9 +47,18 @@ class RewardHead(ABC):
         hi: upper bound of the raw value (> lo).
         attribution: ``"all"`` (every sampled token) or ``"tool_turns"`` (the tokens of turns
             that issued a tool call).
+        gated: under ``method.stage2.dominance: gated``, compare r~_acc * r~ for this objective
+            (it measures what a trajectory spends, worth nothing when the answer is wrong).
     """
 
-    def __init__(self, name: str, lo: float = 0.0, hi: float = 1.0, attribution: str = "all"):
+    def __init__(
+        self,
+        name: str,
+        lo: float = 0.0,
+        hi: float = 1.0,
+        attribution: str = "all",
+        gated: bool = False,
+    ):
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(
                 f"name must be a non-empty string of letters, digits, '_', '.' or '-' "
@@ -63,6 +75,7 @@ class RewardHead(ABC):
         self.lo = lo
         self.hi = hi
         self.attribution = attribution
+        self.gated = bool(gated)
 
     @abstractmethod
     def compute(self, batch: RolloutBatch, tasks: Sequence[TaskExample]) -> Tensor | list[float]:
@@ -92,7 +105,7 @@ class RewardHead(ABC):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(name={self.name!r}, lo={self.lo}, hi={self.hi}, "
-            f"attribution={self.attribution!r})"
+            f"attribution={self.attribution!r}, gated={self.gated})"
         )
 
 

@@ -9,6 +9,9 @@ Contract (m = ``batch.tool_calls``, valid or not; all bounds are [0, 1]):
   (mode "f1"), max over aliases. No extractable answer scores 0. Always applicable; a task kind
   in neither list raises ValueError. Call it from the main thread: off it, ``math_equal``
   skips math-verify (its CPU budget needs a SIGPROF handler), so symbolic-only matches score 0.
+Gated (ALGORITHM.md S5): ``ToolEfficiency`` and ``Brevity`` (what a trajectory spends);
+``Accuracy`` and ``Format`` are not.
+
 - ``ToolEfficiency(budget=M)``, attribution "tool_turns": 1 - min(m, M) / M. Applicable to every
   task by default, including one that lists no tools: it scores 1 with no calls, and a call it
   attempts anyway (necessarily invalid) costs like any other. With ``nan_without_tools=True``
@@ -133,7 +136,7 @@ class ToolEfficiency(RewardHead):
     def __init__(
         self, budget: int = 4, nan_without_tools: bool = False, name: str = "tool_efficiency"
     ):
-        super().__init__(name, lo=0.0, hi=1.0, attribution="tool_turns")
+        super().__init__(name, lo=0.0, hi=1.0, attribution="tool_turns", gated=True)
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError(
                 f"budget must be an int >= 1 (tool calls per trajectory), got {budget!r}"
@@ -182,7 +185,7 @@ class Brevity(RewardHead):
     """
 
     def __init__(self, max_tokens: int, name: str = "brevity"):
-        super().__init__(name, lo=0.0, hi=1.0, attribution="all")
+        super().__init__(name, lo=0.0, hi=1.0, attribution="all", gated=True)
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise ValueError(f"max_tokens must be an int >= 1, got {max_tokens!r}")
         self.max_tokens = max_tokens

@@ -112,6 +112,11 @@ class RewardHeads:
         """Each objective's token attribution ("all" | "tool_turns"), in column order."""
         return [h.attribution for h in self.heads]
 
+    @property
+    def gated(self) -> list[bool]:
+        """Each objective's ``gated`` flag (ALGORITHM.md S5), in column order."""
+        return [h.gated for h in self.heads]
+
     def __len__(self) -> int:
         return len(self.heads)
 

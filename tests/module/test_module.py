@@ -9,7 +9,14 @@ import pytest
 import torch
 from lightning import seed_everything
 
-from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs
+from lightning_paretopo.args import (
+    LossArgs,
+    MethodArgs,
+    PolicyArgs,
+    RolloutArgs,
+    Stage1Args,
+    Stage2Args,
+)
 from lightning_paretopo.callbacks import FrontLogger, StageSwitch
 from lightning_paretopo.data import FileTaskDataModule
 from lightning_paretopo.module import ParetoPOModule
@@ -120,7 +127,9 @@ def test_validate_and_test_report_the_held_out_point(tiny_policy: Path, tmp_path
 def test_val_hv_is_the_hv_of_this_runs_validation_points(tiny_policy: Path, tmp_path: Path) -> None:
     # Without accuracy the point has volume: the HV of one point is the product of its entries.
     heads = RewardHeads([ToolEfficiency(2), Brevity(max_tokens=64)])
-    module = make_module(tiny_policy, objectives=heads)
+    v1 = Stage2Args(dominance="pareto")  # gated dominance (v2 default) needs accuracy
+    method = MethodArgs(name="paretopo", stage1=Stage1Args(alpha=0.5), stage2=v1)
+    module = make_module(tiny_policy, method=method, objectives=heads)
     trainer = make_trainer(tmp_path, max_steps=1, limit_val_batches=None)
     (val,) = trainer.validate(module, make_data(tmp_path))
     point = module.val_history[-1]["point"]

@@ -28,7 +28,7 @@ import torch
 from lightning import seed_everything
 from lightning.pytorch.callbacks import Callback
 
-from lightning_paretopo.args import MethodArgs, RolloutArgs, Stage1Args
+from lightning_paretopo.args import MethodArgs, RolloutArgs, Stage1Args, Stage2Args
 from lightning_paretopo.callbacks import FrontLogger, LastCheckpoint, RunSummary, StageSwitch
 from lightning_paretopo.rewards import RewardHeads, ToolEfficiency
 
@@ -51,10 +51,12 @@ class KeepMidRun(Callback):
 def fit(root: Path, policy: Path, max_steps: int, val_greedy: bool, ckpt: Path | None = None):
     """One fit of the resume scenario; returns (trainer, module, data, switch, fronts)."""
     seed_everything(0)
-    # Objectives without accuracy, so the archive HV is > 0 and moves (accuracy is always 0).
+    # Objectives without accuracy, so the archive HV is > 0 and moves (accuracy is always 0);
+    # hence plain Pareto dominance (v1): gated dominance (the v2 default) needs accuracy.
+    v1 = Stage2Args(dominance="pareto")
     module = make_module(
         policy,
-        method=MethodArgs(name="paretopo", stage1=Stage1Args(alpha=0.5)),
+        method=MethodArgs(name="paretopo", stage1=Stage1Args(alpha=0.5), stage2=v1),
         objectives=RewardHeads([DigitShare(), ToolEfficiency(budget=2)]),
         rollout=RolloutArgs(
             group_size=2, max_turns=2, max_new_tokens=16, max_total_tokens=96,

@@ -70,6 +70,9 @@ def test_head_attributes() -> None:
     assert [h.name for h in heads] == ["accuracy", "tool_efficiency", "format", "brevity"]
     assert [h.attribution for h in heads] == ["all", "tool_turns", "all", "all"]
     assert all((h.lo, h.hi) == (0.0, 1.0) for h in heads)
+    # ALGORITHM.md S5: what a trajectory spends is gated by accuracy; a user's head chooses.
+    assert [h.gated for h in heads] == [False, True, False, True]
+    assert not Bounded(0.0, 1.0).gated and "gated=False" in repr(Bounded(0.0, 1.0))
 
 
 # ------------------------------------------------------------------ errors

@@ -1,0 +1,73 @@
+"""Construction-time checks and the static weights of ``ParetoPOModule``: bad configuration
+fails before any trainer, logger or policy exists, with a ValueError naming the field and the
+fix.
+
+Contract:
+    - ``check_config``: a method that reads accuracy (accuracy_only, otc) or gated dominance
+      (ALGORITHM.md S5, the default of ``method.stage2.dominance``, for the methods that run
+      stage 2 with it: paretopo, stage2_only) needs an objective named ``accuracy``; every
+      tool in ``tool_config`` must be known.
+    - ``static_weights``: ``method.weights`` normalised to sum 1 (K non-negative numbers with a
+      positive sum); None gives uniform weights, or w0 = (0.6, 0.4) for paretopo_paper with two
+      objectives (it refuses other K without weights).
+
+Not done here: anything stateful (the module holds the run state).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lightning_paretopo.args import MethodArgs
+from lightning_paretopo.tools.registry import TOOL_CLASSES
+
+PAPER_W0 = (0.6, 0.4)
+
+
+def check_config(
+    method: MethodArgs,
+    names: list[str],
+    tools: dict[str, dict[str, Any]] | None,
+) -> None:
+    """Raise ValueError for the configurations the module docstring lists."""
+    has_accuracy = "accuracy" in names
+    if method.name in ("accuracy_only", "otc") and not has_accuracy:
+        raise ValueError(
+            f"method.name={method.name!r} needs an objective named 'accuracy'; add it to "
+            f"objectives (got {names})"
+        )
+    gated = method.name in ("paretopo", "stage2_only") and method.stage2.dominance == "gated"
+    if gated and not has_accuracy:
+        raise ValueError(
+            f"method.stage2.dominance='gated' (the default) multiplies gated objectives by "
+            f"accuracy, but no objective is named 'accuracy' (got {names}); add one, or set "
+            "method.stage2.dominance: pareto"
+        )
+    unknown = sorted(set(tools or {}) - set(TOOL_CLASSES))
+    if unknown:
+        raise ValueError(
+            f"tool_config: unknown tools {unknown}; choose from {sorted(TOOL_CLASSES)}"
+        )
+
+
+def static_weights(method: MethodArgs, names: list[str]) -> torch.Tensor:
+    """[K] float64 static weights (w0 for paretopo_paper), summing to 1."""
+    K, w = len(names), method.weights
+    if w is None and method.name == "paretopo_paper":
+        if len(PAPER_W0) != K:
+            raise ValueError(
+                f"method.name='paretopo_paper' has a default w0 = {PAPER_W0} for two objectives "
+                f"only; set method.weights to {K} numbers for {names}"
+            )
+        w = list(PAPER_W0)
+    if w is None:
+        return torch.full((K,), 1.0 / K, dtype=torch.float64)
+    if len(w) != K or min(w) < 0 or sum(w) <= 0:
+        raise ValueError(
+            f"method.weights must be {K} non-negative numbers (one per objective {names}) "
+            f"with a positive sum, got {w}"
+        )
+    t = torch.tensor(w, dtype=torch.float64)
+    return t / t.sum()
