@@ -44,6 +44,7 @@ from lightning_paretopo.advantages import (
 from lightning_paretopo.advantages.compare import compared_rewards, stage2_diagnostics
 from lightning_paretopo.advantages.scores import hv_gradient_advantages, paper_rank_advantages
 from lightning_paretopo.args import MethodArgs
+from lightning_paretopo.rewards.base import is_correct
 from lightning_paretopo.types import RolloutBatch
 
 
@@ -100,7 +101,7 @@ def stage2_advantages(args: MethodArgs, x: AdvantageInputs, compared: Tensor) ->
 def stage2_report(args: MethodArgs, x: AdvantageInputs) -> dict[str, float]:
     """train/stage2/wrong_in_front0 and train/stage2/fronts of this batch (ALGORITHM.md)."""
     k = x.accuracy_index
-    correct = None if k is None else x.R_raw[:, k] > 0.5  # [N]
+    correct = None if k is None else is_correct(x.R_raw[:, k])  # [N]
     return stage2_diagnostics(compared_vectors(args, x), correct, x.batch.group_size)
 
 
@@ -126,7 +127,7 @@ def trajectory_advantages(args: MethodArgs, stage: int, x: AdvantageInputs) -> T
         return gdpo_advantages(x.R, x.weights, G)
     if name == "otc":
         k = _need_accuracy(name, x.accuracy_index)
-        correct = x.R_raw[:, k] > 0.5  # [N]
+        correct = is_correct(x.R_raw[:, k])  # [N]
         return otc_advantages(correct, x.batch.tool_calls, G, c=args.otc_c, scale=scale)
     if name == "hv_meta":
         contribution = max(0.0, x.hv_contribution)

@@ -230,7 +230,7 @@ class ParetoPOModule(LightningModule):
         G = self.rollout_args.group_size
         batch = self.rollout(tasks, G, greedy=False)
         rows = [task for task in tasks for _ in range(G)]
-        R_raw, R = self.objectives(batch, rows)  # [N, K] each, float64
+        R_raw, R = self.objectives(batch, rows, learn=True)  # [N, K] each, float64
         point = nan_mean_point(R)  # [K]
         self.hv_weights.step(point)
         if self.method == "paretopo_paper" and self.stage == 1:
@@ -344,6 +344,7 @@ class ParetoPOModule(LightningModule):
             "val_history": self.val_history,
             "hv_contribution": self.hv_contribution,
             "meta_gain": self.meta_gain.state_dict(),
+            "reward_heads": self.objectives.state_dict(),  # S8's running n*
             "generator": self._rng_states(),
         }
 
@@ -365,5 +366,6 @@ class ParetoPOModule(LightningModule):
         self.hv_contribution = state["hv_contribution"]
         if "meta_gain" in state:  # checkpoints before ALGORITHM.md v2 lack it
             self.meta_gain.load_state_dict(state["meta_gain"])
+        self.objectives.load_state_dict(state.get("reward_heads", {}))
         world = self.trainer.world_size if self._trainer is not None else 1
         self._rng.load_state_dict(state["generator"], self.global_rank, world)

@@ -4,6 +4,7 @@
     symbolic.py     math-verify under a CPU-time budget (load-independent); timeout_count
     base.py         RewardHead: the contract of one objective (name, bounds, attribution)
     heads.py        Accuracy, ToolEfficiency, Format, Brevity (the default objectives)
+    relative.py     RelativeToolEfficiency (ALGORITHM.md S8: exp(-alpha |m - n*|), running n*)
     objectives.py   RewardHeads: the ordered set -> (R_raw, R_norm) [N, K]
 
 The heads are exported lazily (PEP 562): they import ``advantages`` and through it BoTorch,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         ToolEfficiency,
     )
     from lightning_paretopo.rewards.objectives import RewardHeads
+    from lightning_paretopo.rewards.relative import RelativeToolEfficiency
 
 _LAZY = {
     "RewardHead": "base",
@@ -47,6 +49,7 @@ _LAZY = {
     "Format": "heads",
     "ToolEfficiency": "heads",
     "RewardHeads": "objectives",
+    "RelativeToolEfficiency": "relative",
 }
 
 
@@ -64,6 +67,7 @@ __all__ = [
     "Accuracy",
     "Brevity",
     "Format",
+    "RelativeToolEfficiency",
     "RewardHead",
     "RewardHeads",
     "ToolEfficiency",

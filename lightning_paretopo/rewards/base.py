@@ -18,8 +18,16 @@ Contract:
     They are built from config with ``class_path``/``init_args`` (LightningCLI, jsonargparse), so
     every constructor argument is a plain typed value (no callables, no mutable defaults).
 
-Deliberately not done: no head keeps state between calls, and no head sees the tokenizer (heads
-read ``batch.texts`` and the count tensors only).
+    A head that needs another objective's verdict (``RelativeToolEfficiency`` needs accuracy)
+    sets ``reads`` to that objective's name and implements ``compute_given(batch, tasks,
+    given)`` instead, ``given`` being the read head's raw values [N]; ``RewardHeads`` computes
+    the read head first and passes them, so correctness has one definition (``is_correct``: raw
+    accuracy > 0.5). A head with state across calls (the running n* of S8) updates it only in
+    ``observe`` (called on training batches) and keeps it in ``state_dict`` (checkpointed by
+    the module); the defaults are stateless.
+
+Deliberately not done: no head sees the tokenizer (heads read ``batch.texts`` and the count
+tensors only).
 """
 
 from __future__ import annotations
@@ -36,6 +44,14 @@ from lightning_paretopo.advantages import ATTRIBUTIONS
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+CORRECT_ABOVE = 0.5
+"""A row is correct when its raw accuracy is above this (1/0 accuracy; F1 > 0.5)."""
+
+
+def is_correct(accuracy: Tensor) -> Tensor:
+    """[N] bool: the rows whose raw accuracy [N] counts as a right answer (NaN: False)."""
+    return accuracy > CORRECT_ABOVE
 
 
 class RewardHead(ABC):
@@ -85,16 +101,49 @@ class RewardHead(ABC):
             [N] values (a tensor or a list of floats); NaN where the objective does not apply.
         """
 
-    def __call__(self, batch: RolloutBatch, tasks: Sequence[TaskExample]) -> Tensor:
+    reads: str | None = None
+    """The name of another objective whose raw values ``compute_given`` needs; None = none."""
+
+    def compute_given(
+        self, batch: RolloutBatch, tasks: Sequence[TaskExample], given: Tensor
+    ) -> Tensor | list[float]:
+        """``compute`` for a head with ``reads`` set: ``given`` [N] are the read head's values."""
+        raise NotImplementedError(f"{type(self).__name__} sets reads but not compute_given")
+
+    def observe(self, batch: RolloutBatch, tasks: Sequence[TaskExample], given: Tensor) -> None:
+        """Update state from a training batch before scoring it (default: no state)."""
+        return None
+
+    def state_dict(self) -> dict:
+        """State to checkpoint (plain Python); {} for a stateless head."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict``'s output (default: nothing to restore)."""
+        return None
+
+    def __call__(
+        self, batch: RolloutBatch, tasks: Sequence[TaskExample], given: Tensor | None = None
+    ) -> Tensor:
         """Raw values ``[N]`` (float64, on ``batch.action_mask``'s device), NaN = not applicable.
 
         Args:
             batch: the rollout batch of N rows.
             tasks: one task per row (each task repeated ``batch.group_size`` times).
+            given: [N] raw values of the objective named by ``reads`` (heads that read one).
         """
         check_tasks(batch, tasks)
         device = batch.action_mask.device
-        values = torch.as_tensor(self.compute(batch, tasks), dtype=torch.float64, device=device)
+        if self.reads is not None:
+            if given is None:
+                raise ValueError(
+                    f"head {self.name!r} reads objective {self.reads!r}: score it inside a "
+                    f"RewardHeads that also holds {self.reads!r}"
+                )
+            raw = self.compute_given(batch, tasks, given)
+        else:
+            raw = self.compute(batch, tasks)
+        values = torch.as_tensor(raw, dtype=torch.float64, device=device)
         if values.shape != (len(batch),):
             raise ValueError(
                 f"head {self.name!r} returned shape {tuple(values.shape)}; compute must return "

@@ -11,6 +11,11 @@ Contract:
     task (each task repeated G times, not the list tiled); each head returns [N] values with no
     +-inf; a head's NaN covers whole groups (all G rows of a group or none of them).
 
+    A head with ``reads`` (S8's ``RelativeToolEfficiency`` reads ``accuracy``) gets the read
+    head's raw values; the read head must be in the set and read nothing itself. Called with
+    ``learn=True`` (training batches), each such head first ``observe``s the batch (its running
+    state); ``state_dict`` / ``load_state_dict`` carry every head's state by name.
+
     ``from_names(["accuracy", "tool_efficiency"], tool_budget=4)`` builds the built-in heads by
     name. In LightningCLI YAML the same set is ``class_path: lightning_paretopo.rewards.RewardHeads``
     with ``init_args.heads`` a list of ``class_path``/``init_args`` heads, user heads included.
@@ -30,6 +35,7 @@ from lightning_paretopo.advantages import attribution_masks, normalize_rewards
 from lightning_paretopo.advantages.group import as_groups
 from lightning_paretopo.rewards.base import RewardHead, check_tasks
 from lightning_paretopo.rewards.heads import HEADS, Accuracy, Brevity, ToolEfficiency
+from lightning_paretopo.rewards.relative import RelativeToolEfficiency
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
 
@@ -55,6 +61,16 @@ class RewardHeads:
                 f"heads: duplicate name(s) {duplicates} in {names}; give each head a distinct "
                 f"name= (e.g. name='accuracy_f1')"
             )
+        for head in heads:
+            if head.reads is None:
+                continue
+            read = next((h for h in heads if h.name == head.reads), None)
+            if read is None or read is head or read.reads is not None:
+                raise ValueError(
+                    f"heads: {head.name!r} reads objective {head.reads!r}, which must be another "
+                    f"head of this set that reads nothing itself (have {names}); add an "
+                    f"{head.reads!r} head or set the reading head's name of it"
+                )
         self.heads: tuple[RewardHead, ...] = tuple(heads)
 
     @classmethod
@@ -73,17 +89,18 @@ class RewardHeads:
             max_tokens: ``Brevity``'s max_tokens; required when "brevity" is named.
             accuracy_mode: ``Accuracy``'s mode, "exact" or "f1".
         """
-        unknown = [n for n in names if n not in HEADS]
+        known = [*HEADS, "relative_tool_efficiency"]
+        unknown = [n for n in names if n not in known]
         if unknown:
-            raise ValueError(
-                f"names: unknown objective(s) {unknown}; known names are {list(HEADS)}"
-            )
+            raise ValueError(f"names: unknown objective(s) {unknown}; known names are {known}")
         heads: list[RewardHead] = []
         for name in names:
             if name == "accuracy":
                 heads.append(Accuracy(mode=accuracy_mode))
             elif name == "tool_efficiency":
                 heads.append(ToolEfficiency(budget=tool_budget))
+            elif name == "relative_tool_efficiency":
+                heads.append(RelativeToolEfficiency())
             elif name == "brevity":
                 if max_tokens is None:
                     raise ValueError("max_tokens is required for 'brevity'; pass max_tokens=<int>")
@@ -136,26 +153,56 @@ class RewardHeads:
         """[N, K, T] token attribution masks of the batch, in column order."""
         return attribution_masks(batch.action_mask, batch.tool_turn_mask(), self.attributions)
 
-    def __call__(self, batch: RolloutBatch, tasks: Sequence[TaskExample]) -> tuple[Tensor, Tensor]:
+    def __call__(
+        self, batch: RolloutBatch, tasks: Sequence[TaskExample], learn: bool = False
+    ) -> tuple[Tensor, Tensor]:
         """Score a rollout batch.
 
         Args:
             batch: N rows, groups of ``batch.group_size`` contiguous rows.
             tasks: one task per row (each task repeated group_size times, in order).
+            learn: a training batch: stateful heads ``observe`` it before scoring.
 
         Returns:
             ``(R_raw, R_norm)``: [N, K] raw and normalised rewards, float64, NaN = not applicable.
         """
         check_tasks(batch, tasks)
         _check_groups_share_tasks(batch, tasks)
-        columns = [self._column(head, batch, tasks) for head in self.heads]
+        plain = {h.name: self._column(h, batch, tasks) for h in self.heads if h.reads is None}
+        for head in self.heads:
+            if head.reads is not None:
+                if learn:
+                    head.observe(batch, tasks, plain[head.reads])
+                plain[head.name] = self._column(head, batch, tasks, plain[head.reads])
+        columns = [plain[h.name] for h in self.heads]
         R_raw = torch.stack(columns, dim=1)  # [N, K]
         R_norm = normalize_rewards(R_raw, self.lo, self.hi)  # [N, K]
         return R_raw, R_norm
 
+    def state_dict(self) -> dict[str, dict]:
+        """{head name: its state} for the heads that keep state across calls."""
+        return {h.name: state for h in self.heads if (state := h.state_dict())}
+
+    def load_state_dict(self, state: dict[str, dict]) -> None:
+        """Restore ``state_dict``; a head named there but missing here is an error."""
+        unknown = sorted(set(state) - set(self.names))
+        if unknown:
+            raise ValueError(
+                f"reward head state for {unknown}, but the objectives are {self.names}: the "
+                f"checkpoint was made with other objectives"
+            )
+        for head in self.heads:
+            if head.name in state:
+                head.load_state_dict(state[head.name])
+
     @staticmethod
-    def _column(head: RewardHead, batch: RolloutBatch, tasks: Sequence[TaskExample]) -> Tensor:
-        values = head(batch, tasks)  # [N]
+    def _column(
+        head: RewardHead,
+        batch: RolloutBatch,
+        tasks: Sequence[TaskExample],
+        given: Tensor | None = None,
+    ) -> Tensor:
+        values = head(batch, tasks, given)  # [N]
         if values.shape != (len(batch),):
             raise ValueError(
                 f"head {head.name!r} returned shape {tuple(values.shape)}, expected [N] = "

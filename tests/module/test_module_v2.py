@@ -62,3 +62,24 @@ def test_the_smoothed_hv_gain_is_checkpointed() -> None:
     assert len(restored.meta_gain.archive) == 1
     del checkpoint["paretopo"]["meta_gain"]  # a version-1 checkpoint still loads
     ParetoPOModule(method=MethodArgs(name="paretopo_paper")).on_load_checkpoint(checkpoint)
+
+
+def test_relative_tool_efficiency_trains_and_its_n_star_is_checkpointed(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    from lightning_paretopo.rewards import RelativeToolEfficiency
+
+    seed_everything(0)
+    heads = RewardHeads([Accuracy(), RelativeToolEfficiency()])
+    module = make_module(tiny_policy, method=MethodArgs(name="paretopo_paper"), objectives=heads)
+    make_trainer(tmp_path, max_steps=2).fit(module, make_data(tmp_path))
+    head = module.objectives.heads[1]
+    head.fewest["a-7"] = 2  # whatever the tiny policy solved, a known entry to carry over
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    restored = ParetoPOModule(
+        method=MethodArgs(name="paretopo_paper"),
+        objectives=RewardHeads([Accuracy(), RelativeToolEfficiency()]),
+    )
+    restored.on_load_checkpoint(checkpoint)
+    assert restored.objectives.heads[1].fewest == head.fewest
