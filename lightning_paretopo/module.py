@@ -55,9 +55,9 @@ from lightning_paretopo.evaluation import (
 )
 from lightning_paretopo.methods import (
     AdvantageInputs,
+    get_method,
     method_advantages,
-    stage2_report,
-    uses_pareto_rank,
+    method_report,
 )
 from lightning_paretopo.module_checks import check_config, static_weights
 from lightning_paretopo.optimization import check_optimizer, policy_update
@@ -126,6 +126,7 @@ class ParetoPOModule(LightningModule):
         self.automatic_optimization = False
         self.objectives = objectives or RewardHeads.from_names(["accuracy", "tool_efficiency"])
         self.method = self.method_args.name
+        self.declared = get_method(self.method)  # what the method is (methods/catalog.py)
         self.tool_args = tool_config
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.rollout_seed = rollout_seed
@@ -159,10 +160,10 @@ class ParetoPOModule(LightningModule):
             init_weights=s1.init_weights,
             anchor=s1.anchor,
         )
-        self.meta_gain = SmoothedHVGain(K, s1.meta_gamma)  # paretopo_paper's stage 1
-        self.stage = 2 if self.method == "stage2_only" else 1
+        self.meta_gain = SmoothedHVGain(K, s1.meta_gamma)  # Method.hv_gain (paretopo_paper)
+        self.stage = self.declared.start_stage
         self.switch_step: int | None = 0 if self.stage == 2 else None
-        self.frozen_weights = self.hv_weights.weights.clone() if self.stage == 2 else None
+        self.frozen_weights = self.stage1_weights().clone() if self.stage == 2 else None
         self.val_archive = ParetoArchive(ref=torch.zeros(K, dtype=torch.float64))
         self.val_history: list[dict[str, Any]] = []
         self.hv_contribution = 0.0
@@ -191,19 +192,20 @@ class ParetoPOModule(LightningModule):
     # --------------------------------------------------------------- training
     def current_weights(self) -> torch.Tensor:
         """[K] the weights this step scalarises with (dynamic, frozen or static)."""
-        name = self.method_args.name
         if self.stage == 2:
             return self.frozen_weights
-        if name in ("paretopo", "stage1_only"):
-            return self.hv_weights.weights
-        return self.static_weights
+        return self.stage1_weights()
+
+    def stage1_weights(self) -> torch.Tensor:
+        """[K] the method's weights outside stage 2: dynamic (HV) or static (Method.weights)."""
+        dynamic = self.declared.weights == "dynamic"
+        return self.hv_weights.weights if dynamic else self.static_weights
 
     def switch_to_stage2(self, step: int) -> None:
         """Freeze w* = the current weights and move to Pareto-rank advantages (once)."""
         if self.stage == 2:
             return
-        dynamic = self.method in ("paretopo", "stage1_only")
-        self.frozen_weights = (self.hv_weights.weights if dynamic else self.static_weights).clone()
+        self.frozen_weights = self.stage1_weights().clone()
         self.stage, self.switch_step = 2, int(step)
         log.info("stage switch at step %d; frozen weights %s", step, self.frozen_weights.tolist())
 
@@ -233,7 +235,7 @@ class ParetoPOModule(LightningModule):
         R_raw, R = self.objectives(batch, rows, learn=True)  # [N, K] each, float64
         point = nan_mean_point(R)  # [K]
         self.hv_weights.step(point)
-        if self.method == "paretopo_paper" and self.stage == 1:
+        if self.declared.hv_gain and self.stage == 1:
             self.meta_gain.step(point)
         weights = self.current_weights()
         inputs = AdvantageInputs(
@@ -252,9 +254,8 @@ class ParetoPOModule(LightningModule):
         metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
         metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())
-        if uses_pareto_rank(self.method, self.stage):
-            metrics |= stage2_report(self.method_args, inputs)
-        if self.method == "paretopo_paper":
+        metrics |= method_report(self.method_args, self.stage, inputs)  # stage-2 diagnostics
+        if self.declared.hv_gain:
             metrics["train/paper/smoothed_dhv"] = self.meta_gain.value
         metrics["train/rollout_errors"] = float(batch.rollout_errors)  # parser/tool exceptions
         metrics["train/checker_timeouts"] = float(timeout_count())  # cumulative, this process

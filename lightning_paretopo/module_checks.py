@@ -3,13 +3,13 @@ fails before any trainer, logger or policy exists, with a ValueError naming the 
 fix.
 
 Contract:
-    - ``check_config``: a method that reads accuracy (accuracy_only, otc) or gated dominance
-      (ALGORITHM.md S5, the default of ``method.stage2.dominance``, for the methods that run
-      stage 2 with it: paretopo, stage2_only) needs an objective named ``accuracy``; every
-      tool in ``tool_config`` must be known.
+    - ``check_config``: a method that reads accuracy (``Method.needs_accuracy``: accuracy_only,
+      otc) or runs stage 2 with gated dominance (ALGORITHM.md S5, the default of
+      ``method.stage2.dominance``; ``Method.reads_accuracy``) needs an objective named
+      ``accuracy``; every tool in ``tool_config`` must be known.
     - ``static_weights``: ``method.weights`` normalised to sum 1 (K non-negative numbers with a
-      positive sum); None gives uniform weights, or w0 = (0.6, 0.4) for paretopo_paper with two
-      objectives (it refuses other K without weights).
+      positive sum); None gives the method's ``default_weights`` (paretopo_paper: w0 =
+      (0.6, 0.4), for two objectives only) or uniform weights.
 
 Not done here: anything stateful (the module holds the run state).
 """
@@ -21,9 +21,8 @@ from typing import Any
 import torch
 
 from lightning_paretopo.args import MethodArgs
+from lightning_paretopo.methods import get_method
 from lightning_paretopo.tools.registry import TOOL_CLASSES
-
-PAPER_W0 = (0.6, 0.4)
 
 
 def check_config(
@@ -32,14 +31,13 @@ def check_config(
     tools: dict[str, dict[str, Any]] | None,
 ) -> None:
     """Raise ValueError for the configurations the module docstring lists."""
-    has_accuracy = "accuracy" in names
-    if method.name in ("accuracy_only", "otc") and not has_accuracy:
+    why = get_method(method.name).reads_accuracy(method)
+    if why == "method.name" and "accuracy" not in names:
         raise ValueError(
             f"method.name={method.name!r} needs an objective named 'accuracy'; add it to "
             f"objectives (got {names})"
         )
-    gated = method.name in ("paretopo", "stage2_only") and method.stage2.dominance == "gated"
-    if gated and not has_accuracy:
+    if why == "method.stage2.dominance" and "accuracy" not in names:
         raise ValueError(
             f"method.stage2.dominance='gated' (the default) multiplies gated objectives by "
             f"accuracy, but no objective is named 'accuracy' (got {names}); add one, or set "
@@ -55,13 +53,14 @@ def check_config(
 def static_weights(method: MethodArgs, names: list[str]) -> torch.Tensor:
     """[K] float64 static weights (w0 for paretopo_paper), summing to 1."""
     K, w = len(names), method.weights
-    if w is None and method.name == "paretopo_paper":
-        if len(PAPER_W0) != K:
+    default = get_method(method.name).default_weights
+    if w is None and default is not None:
+        if len(default) != K:
             raise ValueError(
-                f"method.name='paretopo_paper' has a default w0 = {PAPER_W0} for two objectives "
-                f"only; set method.weights to {K} numbers for {names}"
+                f"method.name={method.name!r} has default weights {default} for "
+                f"{len(default)} objectives only; set method.weights to {K} numbers for {names}"
             )
-        w = list(PAPER_W0)
+        w = list(default)
     if w is None:
         return torch.full((K,), 1.0 / K, dtype=torch.float64)
     if len(w) != K or min(w) < 0 or sum(w) <= 0:

@@ -27,9 +27,11 @@ CHECKPOINT_CALLBACKS = ("ModelCheckpoint", "LastCheckpoint")
 
 
 def method_label(method: str, weights: list[float] | None) -> str:
-    """The method's name, plus its static weights when given: ``static_0.8_0.2``."""
-    plain = ("paretopo", "stage1_only", "stage2_only", "accuracy_only", "otc", "paretopo_paper")
-    if not weights or method in plain:
+    """The method's name, plus its static weights when given and the method's label carries
+    them (``Method.label_weights``): ``static_0.8_0.2``."""
+    from lightning_paretopo.methods import get_method  # late: it imports the advantages
+
+    if not weights or not get_method(method).label_weights:
         return method
     return "_".join([method, *(f"{w:g}" for w in weights)])
 

@@ -28,7 +28,7 @@ from lightning_paretopo.advantages import (
     token_advantages,
 )
 from lightning_paretopo.args import MethodArgs, Stage1Args, Stage2Args
-from lightning_paretopo.methods import method_advantages, stage2_report, uses_pareto_rank
+from lightning_paretopo.methods import in_stage2, method_advantages, method_report
 from tests.test_methods import R_GROUP, G, inputs, uniform_tokens
 
 W0 = torch.tensor([0.6, 0.4], dtype=torch.float64)
@@ -138,7 +138,7 @@ def test_paper_score() -> None:
 
 
 def test_paretopo_paper_stage2_is_the_paper_score_on_plain_fronts() -> None:
-    assert uses_pareto_rank("paretopo_paper", 2) and not uses_pareto_rank("paretopo_paper", 1)
+    assert in_stage2("paretopo_paper", 2) and not in_stage2("paretopo_paper", 1)
     x = inputs(weights=W0)  # tool_efficiency flagged gated: paretopo_paper ignores it
     A, a = method_advantages(MethodArgs(name="paretopo_paper", weights=[0.6, 0.4]), 2, x)
     close(A, A_PAPER)
@@ -170,5 +170,6 @@ def test_stage2_diagnostics() -> None:
     gated = stage2_diagnostics(gate_rewards(R, [False, True], 0), correct, G)
     assert gated == {"train/stage2/fronts": 3.0, "train/stage2/wrong_in_front0": 0.0}
     assert stage2_diagnostics(R, None, G) == {"train/stage2/fronts": 2.5}
-    report = stage2_report(MethodArgs(name="paretopo"), inputs())
+    report = method_report(MethodArgs(name="paretopo"), 2, inputs())
     assert report == {"train/stage2/fronts": 4.0, "train/stage2/wrong_in_front0": 0.0}
+    assert method_report(MethodArgs(name="paretopo"), 1, inputs()) == {}  # stage 1: none

@@ -1,9 +1,9 @@
 """The ParetoPO stage switch (ALGORITHM.md, "The switch"), as a Lightning callback.
 
 Contract. ``StageSwitch`` acts only when the module's method (``pl_module.method``, or
-``pl_module.method_args.name``) is ``"paretopo"`` or ``"paretopo_paper"`` and the module is in
-stage 1 (``stage1_only`` never switches; ``stage2_only`` starts in stage 2, which the module
-sets up itself). After every training batch (``on_train_batch_end``) it reads the archive HV
+``pl_module.method_args.name``) switches (``Method.switches``: paretopo, paretopo_paper) and
+the module is in stage 1 (``stage1_only`` never switches; ``stage2_only`` starts in stage 2,
+which the module sets up itself). After every training batch (``on_train_batch_end``) it reads the archive HV
 ``pl_module.hv_weights.hypervolume`` and records it under ``s = trainer.global_step`` (the
 number of optimizer steps done, so the entry for step s is the HV after s training steps; the
 HV at the start of training is recorded as step 0 in ``on_train_start``). With gradient
@@ -38,6 +38,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
+
+from lightning_paretopo.methods import get_method
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,7 @@ class StageSwitch(Callback):
                     f"StageSwitch needs a module with `{attr}` (a ParetoPOModule); "
                     f"got {type(pl_module).__name__}"
                 )
-        return method_name(pl_module) in ("paretopo", "paretopo_paper")
+        return get_method(method_name(pl_module)).switches
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._active(pl_module) and self.fixed_step is None:
