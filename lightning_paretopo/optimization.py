@@ -21,7 +21,7 @@ Returns the loss statistics averaged over the passes (weighted by share within a
 ``optimizer.init_args`` (a learning rate <= 0, a negative weight decay) fails when the module is
 constructed, not in ``configure_optimizers`` after the policy was loaded (or warm-started).
 
-Not done here: rollouts, advantages (``methods.py``), the loss itself (``losses.py``).
+Not done here: rollouts, advantages (``methods/``), the loss itself (``losses.py``).
 """
 
 from __future__ import annotations

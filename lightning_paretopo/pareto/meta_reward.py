@@ -11,7 +11,7 @@ The meta-reward r_pareto = 0.5 + 1.5 tanh(dHVbar_t) is ``advantages.hv_meta_mult
 A batch point with a NaN objective (one that applied to no row) counts as dHV_t = 0 and does
 not enter B. ``state_dict`` holds B and dHVbar, so a resumed run continues exactly.
 
-Not done here: the advantages (``methods.py``); this archive is separate from stage 1's
+Not done here: the advantages (``methods/``); this archive is separate from stage 1's
 archive of EMA points (``weights.py``), which every method keeps for train/hv and the switch.
 """
 
