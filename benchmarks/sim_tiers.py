@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 MAX_TURNS = 4
-BUDGET = 4  # ToolEfficiency budget M in both configs
+BUDGET = 4  # ToolEfficiency budget M of the configs (tradeoff_b8: 8, TierModel.budget)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,12 @@ TABLES: dict[str, list[Tier]] = {
         Tier("mixed", 104, 0.521, 0.000, 0.904, 1.423),
     ],
 }
+# configs/tasks/tradeoff.yaml draws the easy and medium tiers alone, equally often: the same
+# warm-started policy, so arith's two rows (the share of each is set by the equal weights).
+TABLES["tradeoff"] = [
+    Tier("medium", 1, 0.960, 0.557, 0.695, 0.710),
+    Tier("easy", 1, 0.957, 0.963, 0.212, 0.213),
+]
 
 
 def _cell(text: str) -> float:
@@ -119,9 +125,10 @@ class TierModel:
     share: Tensor  # [T] prompt share of each tier, sums to 1
     acc: Tensor  # [T, 5] P(correct | tier, m calls), m = 0..4
     theta0: Tensor  # [T, 4] start logits of "call" at turns 0..3
+    budget: int = BUDGET  # ToolEfficiency budget M: eff = 1 - min(m, M) / M
 
     @classmethod
-    def from_tiers(cls, tiers: list[Tier]) -> TierModel:
+    def from_tiers(cls, tiers: list[Tier], budget: int = BUDGET) -> TierModel:
         share, acc, theta = [], [], []
         for t in tiers:
             a_tool = t.acc_no_tool if math.isnan(t.acc_tool) else t.acc_tool
@@ -138,6 +145,7 @@ class TierModel:
             share_t / share_t.sum(),
             torch.tensor(acc, dtype=torch.float64),
             torch.tensor(theta, dtype=torch.float64),
+            budget,
         )
 
 
@@ -153,7 +161,7 @@ def expected_point(model: TierModel, theta: Tensor) -> tuple[float, float, float
     """Exact (E[acc], E[calls], E[eff]) of the policy theta on the task's tier mix."""
     P = call_distribution(theta)  # [T, 5]
     m = torch.arange(MAX_TURNS + 1, dtype=torch.float64)  # [5]
-    eff = 1 - m.clamp(max=BUDGET) / BUDGET  # [5]
+    eff = 1 - m.clamp(max=model.budget) / model.budget  # [5]
     acc = float((model.share[:, None] * P * model.acc).sum())
     calls = float((model.share[:, None] * P * m).sum())
     return acc, calls, float((model.share[:, None] * P * eff).sum())

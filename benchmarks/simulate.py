@@ -1,14 +1,16 @@
 """A screening model: every method's advantages, on a policy-level model of the tasks, in a minute.
 
-    .venv/bin/python benchmarks/simulate.py --task arith|kbqa|all --seeds 20 --steps 60 \\
+    .venv/bin/python benchmarks/simulate.py --task arith|kbqa|tradeoff|tradeoff_b8|all \\
+        --seeds 20 --steps 60 \\
         [--methods paretopo static_50_50 'paretopo:dominance=gated' ...] [--table <warmstart_eval.md>]
 
 What it is. ``sim_tiers.py`` turns a warm start's tier table into a task (tiers with accuracy by
 number of calls) and a policy (a call-or-stop logit per tier per turn). Each step draws B prompts
 (tiers, in the table's proportions) and G rollouts each, as the configs do (arith
 ``configs/quickstart.yaml``: 8 x 8; kbqa ``configs/kbqa_tiny.yaml``: 4 x 8; 60 steps), and scores
-them with the real objectives (accuracy 1/0, tool_efficiency 1 - min(m, 4)/4, both already in
-[0, 1]). The advantages are the project's own: ``methods.method_advantages`` for every method,
+them with the real objectives (accuracy 1/0, tool_efficiency 1 - min(m, M)/M, both already in
+[0, 1]; M = 4, 8 for ``tradeoff_b8``). ``tradeoff`` (``configs/tasks/tradeoff.yaml``) is arith's
+easy and medium tiers, equally often; ``tradeoff_b8`` adds ``configs/tasks/budget8.yaml``. The advantages are the project's own: ``methods.method_advantages`` for every method,
 ``pareto.HypervolumeWeights`` for stage 1, and ``callbacks.StageSwitch``'s rule
 (``should_switch``) with the configs' settings for ``paretopo``. A turn is one "token": the
 [N, T] token advantages come back with T = 4 turns, the attribution masks are the real ones
@@ -75,7 +77,12 @@ except ImportError:  # pragma: no cover - v1
     SmoothedHVGain = None
 
 # B prompts per step and the StageSwitch settings of each task's config.
-TASKS = {"arith": {"batch_size": 8}, "kbqa": {"batch_size": 4}}
+TASKS = {
+    "arith": {"batch_size": 8, "table": "arith", "budget": 4},
+    "kbqa": {"batch_size": 4, "table": "kbqa", "budget": 4},
+    "tradeoff": {"batch_size": 8, "table": "tradeoff", "budget": 4},
+    "tradeoff_b8": {"batch_size": 8, "table": "tradeoff", "budget": 8},
+}  # configs/quickstart.yaml, kbqa_tiny.yaml, + configs/tasks/tradeoff.yaml (+ budget8.yaml)
 GROUP_SIZE = 8
 SWITCH = {"min_stage1_steps": 10, "patience": 5, "min_delta": 0.001}  # max: steps // 2 (30);
 # short runs (tests) lower min_stage1_steps to that cap
@@ -237,7 +244,7 @@ def train(
     switch_step = None
     for step in range(steps):
         tier, m, correct, action, tool = rollouts(model, theta, B, gen, spread)
-        eff = 1 - m.double().clamp(max=4) / 4
+        eff = 1 - m.double().clamp(max=model.budget) / model.budget
         R = torch.stack([correct.double(), eff], dim=1)  # [N, 2] (bounds [0, 1]: r~ = r)
         point = nan_mean_point(R)  # [2]
         if hv_w is not None:
@@ -329,7 +336,7 @@ def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for label, runs in results.items():
-        real = REAL_V1[task].get(label)
+        real = REAL_V1.get(task, {}).get(label)
         sw = [r["switch"] for r in runs if r["switch"] is not None]
         w = [r["w_acc"] for r in runs if r["w_acc"] is not None]
         cells = [_ms([r[k] for r in runs]) for k in ("acc", "calls", "hv")]
@@ -339,7 +346,7 @@ def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
         if base != label and base in results and runs == results[base]:
             cells[-1] += f" (= `{base}` bit for bit)"
         lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
-    shared = [k for k in REAL_V1[task] if k in results]
+    shared = [k for k in REAL_V1.get(task, {}) if k in results]
     if len(shared) >= 3:
         sim = [statistics.mean(r["hv"] for r in results[k]) for k in shared]
         real = [REAL_V1[task][k] for k in shared]
@@ -362,7 +369,7 @@ def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--task", choices=["arith", "kbqa", "all"], default="all")
+    p.add_argument("--task", choices=[*TASKS, "all"], default="all")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--lr", type=float, default=4.0, help="SGD step on the logits")
@@ -374,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--table", default=None, help="a warmstart_eval.md (one task only)")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
-    tasks = ["arith", "kbqa"] if a.task == "all" else [a.task]
+    tasks = list(TASKS) if a.task == "all" else [a.task]
     if a.table and len(tasks) != 1:
         p.error("--table needs one --task")
     labels, missing = available(a.methods or [*V1_METHODS, *V2_CANDIDATES])
@@ -382,8 +389,8 @@ def main(argv: list[str] | None = None) -> None:
           f"--spread {a.spread}\n")  # fmt: skip
     print(f"`paretopo` resolves to {dataclasses.asdict(method_args('paretopo'))}\n")
     for task in tasks:
-        tiers = read_tier_table(a.table) if a.table else TABLES[task]
-        model = TierModel.from_tiers(tiers)
+        tiers = read_tier_table(a.table) if a.table else TABLES[TASKS[task]["table"]]
+        model = TierModel.from_tiers(tiers, TASKS[task]["budget"])
         start = time.perf_counter()
         results, failed = run_task(task, model, labels, a.seeds, a.steps, a.lr, a.spread)
         source = a.table or "README.md's table"

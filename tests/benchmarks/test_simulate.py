@@ -122,8 +122,8 @@ def test_cli_prints_a_table_per_task(capsys) -> None:
     simulate.main(["--task", "all", "--seeds", "2", "--steps", "3",
                    "--methods", "static_50_50", "paretopo", "gdpo"])  # fmt: skip
     out = capsys.readouterr().out
-    assert "## arith" in out and "## kbqa" in out
-    assert out.count("| `static_50_50` |") == 2
+    assert all(f"## {task} " in out for task in ("arith", "kbqa", "tradeoff", "tradeoff_b8"))
+    assert out.count("| `static_50_50` |") == 4
     assert "Spearman rho" in out
 
 
@@ -131,3 +131,19 @@ def test_spearman() -> None:
     assert simulate.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
     assert simulate.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert simulate.spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(math.sqrt(3) / 2)
+
+
+def test_tradeoff_tasks_are_arith_easy_and_medium_with_their_budget() -> None:
+    from benchmarks.sim_tiers import TABLES, TierModel, expected_point
+
+    easy_medium = {t.name: t for t in TABLES["arith"] if t.name != "hard"}
+    assert {t.name: t.acc_no_tool for t in TABLES["tradeoff"]} == {
+        n: t.acc_no_tool for n, t in easy_medium.items()
+    }
+    b4 = TierModel.from_tiers(TABLES["tradeoff"], budget=4)
+    b8 = TierModel.from_tiers(TABLES["tradeoff"], budget=8)
+    acc4, calls4, eff4 = expected_point(b4, b4.theta0)
+    acc8, calls8, eff8 = expected_point(b8, b8.theta0)
+    assert (acc4, calls4) == (acc8, calls8)
+    assert eff4 == pytest.approx(1 - calls4 / 4, abs=1e-6)  # m <= 4 turns: never clipped
+    assert eff8 == pytest.approx(1 - calls8 / 8, abs=1e-6)
