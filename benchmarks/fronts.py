@@ -1,23 +1,29 @@
-"""The fronts benchmark: every task x method x seed as a training run, then one report.
+"""The fronts benchmark: blocks of runs that accumulate as records, then one report.
 
-    .venv/bin/python benchmarks/fronts.py run --tasks arith kbqa --methods all ablations \\
-        --seeds 0 1 2 --jobs 2 [--max-steps N] [--dry-run]         (make benchmark: all of it)
-    .venv/bin/python benchmarks/fronts.py report [--out docs/results.md]   (benchmarks/fronts_doc.py)
+    .venv/bin/python benchmarks/fronts.py run --tasks tradeoff --seeds 0 [--methods comparison]
+        [--jobs 2] [--max-steps N] [--records-dir DIR] [--dry-run]        (make benchmark)
+    .venv/bin/python benchmarks/fronts.py report [--records-dir DIR] [--out docs/results.md]
 
-Contract of ``run``. A task names an experiment config (``TASKS``), a method an overlay in
-``configs/methods/`` (``--methods all``) or ``configs/ablations/`` (``ablations``). A run is
-``python train.py fit --config <task> --config <overlay> --seed_everything S
---model.init_args.rollout_seed S --experiment fronts-<task> --run_name <method>``: it lives in
-``logs/fronts-<task>/<method>-s<S>/``, apart from the user's runs (``--max-steps N`` smoke runs
-use ``fronts-<task>-steps<N>``, so they never stand in for full runs). A run with
-``summary.json`` is skipped, one with ``checkpoints/last.ckpt`` resumed (``--ckpt_path last``),
-any other started. Each task's warm-started policy is made once, before any run starts
-(``policy.ensure.ensure_policy``), so all runs of a task share it. ``--jobs`` runs go at once,
+Contract of ``run``. The tasks, methods and blocks are ``benchmarks/fronts_plan.py``'s: a block
+is one task x one seed x every method asked for (default ``comparison``; ``v1``,
+``ablations`` or names also work), run from the task's warm start on this machine. For each
+run of each block, by what exists:
+
+- its record ``<records>/<task>/s<seed>/<method>.json`` (``benchmarks/records.py``;
+  ``--max-steps N`` smoke runs: ``benchmarks/records-smoke/steps<N>/``): skipped, never re-run;
+- ``summary.json`` in its run directory ``logs/fronts-<task>/<method>-s<seed>/``: recorded;
+- ``checkpoints/last.ckpt``: resumed (``--ckpt_path last``); otherwise started.
+
+Before anything runs, each task's policy is warm-started if missing (once, alone), hashed
+(``provenance.policy_hash``), and every block with work is checked: its existing records, and
+the launches of a run to resume, must come from this warm-start hash and this machine
+(``records.check_block``); otherwise the command refuses (exit 2) naming both and runs nothing.
+Every launch appends its command, git state, machine and warm start to the run directory's
+``provenance.jsonl``; a run that exits 0 gets its record at once. ``--jobs`` runs go at once,
 each with one torch thread and WANDB_MODE=offline, output in ``<run dir>/train.log``; a line
-per start and finish gives elapsed time and ETA. Each invocation (command, machine) is appended
-to ``logs/<experiment>/invocations.jsonl``, which the report quotes.
+per start and finish gives elapsed time and ETA.
 
-Deliberately not done: no retries of failed runs (re-running resumes or restarts them).
+Deliberately not done: no retries of failed runs (running again resumes or restarts them).
 """
 
 from __future__ import annotations
@@ -28,111 +34,52 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run without an install
 
-from benchmarks.fronts_report import record_invocation  # noqa: E402
+from benchmarks.fronts_plan import (  # noqa: E402
+    TASKS,
+    Block,
+    RunSpec,
+    build_command,
+    expand_methods,
+    plan,
+    task_policy,
+)
+from benchmarks.provenance import (  # noqa: E402
+    append_launch,
+    launch_entry,
+    machine_info,
+    policy_hash,
+    read_launches,
+)
+from benchmarks.records import (  # noqa: E402
+    NOT_OURS,
+    BlockMismatch,
+    block_records,
+    build_record,
+    check_block,
+    default_records_dir,
+    labelled,
+    record_path,
+    write_record,
+)
 
-TASKS = {"arith": "configs/quickstart.yaml", "kbqa": "configs/kbqa_tiny.yaml"}
-BASELINES = [
-    "paretopo", "stage1_only", "stage2_only", "accuracy_only", "static_80_20", "static_50_50",
-    "static_20_80", "gdpo", "otc", "hv_meta",
-]  # fmt: skip
-ABLATIONS = [
-    "paretopo_no_credit", "paretopo_tie_crowding", "paretopo_tie_domination",
-    "paretopo_tie_none", "paretopo_fixed_switch", "paretopo_tau_high",
-]  # fmt: skip
 ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def experiment_name(task: str, max_steps: int | None = None) -> str:
-    """``fronts-<task>``, or ``fronts-<task>-steps<N>`` for a ``--max-steps N`` run."""
-    return f"fronts-{task}" + ("" if max_steps is None else f"-steps{max_steps}")
-
-
-def expand_methods(names: list[str]) -> list[str]:
-    """Method names, ``all`` -> the baselines, ``ablations`` -> the ablations; order kept."""
-    out: list[str] = []
-    for name in names:
-        group = {"all": BASELINES, "ablations": ABLATIONS}.get(name, [name])
-        for method in group:
-            if method not in BASELINES + ABLATIONS:
-                raise ValueError(
-                    f"unknown method {method!r}; known: all, ablations, {BASELINES + ABLATIONS}"
-                )
-            if method not in out:
-                out.append(method)
-    return out
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run: task, method, seed, and where it lives (``logs_root`` relative to the repo)."""
-
-    task: str
-    method: str
-    seed: int
-    experiment: str
-    logs_root: Path = Path("logs")
-
-    @property
-    def config(self) -> str:
-        return TASKS[self.task]
-
-    @property
-    def overlay(self) -> str:
-        folder = "methods" if self.method in BASELINES else "ablations"
-        return f"configs/{folder}/{self.method}.yaml"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.logs_root / self.experiment / f"{self.method}-s{self.seed}"
-
-    def __str__(self) -> str:
-        return f"{self.task} {self.method} s{self.seed}"
-
-
-def plan(
-    tasks: list[str], methods: list[str], seeds: list[int], max_steps: int | None = None
-) -> list[RunSpec]:
-    """Every run, seed-major (all methods of seed 0 first), then task, then method."""
-    for task in tasks:
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
-    return [
-        RunSpec(task, method, seed, experiment_name(task, max_steps))
-        for seed in seeds
-        for task in tasks
-        for method in methods
-    ]
-
-
-def decide(run_dir: Path) -> str:
-    """``"skip"`` (summary.json exists), ``"resume"`` (checkpoints/last.ckpt) or ``"start"``."""
-    if (run_dir / "summary.json").is_file():
-        return "skip"
-    if (run_dir / "checkpoints" / "last.ckpt").is_file():
+def decide(spec: RunSpec, records_dir: Path) -> str:
+    """``recorded``, ``record`` (finished: summary.json), ``resume`` (checkpoints/last.ckpt)
+    or ``start``."""
+    if record_path(records_dir, spec.task, spec.seed, spec.method).is_file():
+        return "recorded"
+    if (spec.run_dir / "summary.json").is_file():
+        return "record"
+    if (spec.run_dir / "checkpoints" / "last.ckpt").is_file():
         return "resume"
     return "start"
-
-
-def build_command(
-    spec: RunSpec, action: str, max_steps: int | None = None, python: str = sys.executable
-) -> list[str]:
-    """The ``train.py fit`` command of one run (``action`` from ``decide``)."""
-    seed = str(spec.seed)
-    cmd = [python, "train.py", "fit", "--config", spec.config, "--config", spec.overlay]
-    cmd += ["--seed_everything", seed, "--model.init_args.rollout_seed", seed]
-    cmd += ["--experiment", spec.experiment, "--run_name", spec.method]
-    cmd += ["--trainer.enable_progress_bar=false"]  # the log is a file
-    if max_steps is not None:
-        cmd += [f"--trainer.max_steps={max_steps}"]
-    if action == "resume":
-        cmd += ["--ckpt_path", "last"]
-    return cmd
 
 
 def run_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -143,20 +90,49 @@ def run_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def ensure_policies(tasks: list[str], dry_run: bool) -> None:
-    """Warm-start each task's policy once, alone, before any run of the task starts."""
-    import yaml
-
+def warm_starts(tasks: list[str], dry_run: bool) -> dict[str, dict]:
+    """Warm-start each task's policy once if missing (not in a dry run), then hash it."""
     from lightning_paretopo.policy.ensure import ensure_policy
 
+    out: dict[str, dict] = {}
     for task in tasks:
-        policy = yaml.safe_load(Path(TASKS[task]).read_text())["model"]["init_args"]["policy"]
-        path, warmstart = policy["name_or_path"], policy.get("warmstart")
+        path, warmstart = task_policy(task)
         if dry_run:
             state = "present" if (Path(path) / "config.json").is_file() else "missing: warm start"
             print(f"[plan] {task}: policy {path} ({state})", flush=True)
-        elif ensure_policy(path, warmstart):
+            continue
+        if ensure_policy(path, warmstart):
             print(f"[warm start] {task}: saved {path}", flush=True)
+        out[task] = policy_hash(path)
+    return out
+
+
+def check_blocks(
+    todo: list[tuple[Block, list[tuple[RunSpec, str]]]], records_dir: Path, ws: dict[str, dict]
+) -> list[str]:
+    """The refusals (``records.check_block``) of the blocks with work; empty when all agree."""
+    machine, problems = machine_info(), []
+    for block, runs in todo:
+        here = {"warm_start": ws[block.task], "machine": machine}
+        try:
+            existing = labelled(block_records(records_dir, block.task, block.seed))
+            check_block(existing, here, "this machine and warm start", str(block))
+            for spec, action in runs:
+                launches = read_launches(spec.run_dir) if action in ("resume", "record") else []
+                if action == "record" and not launches:
+                    problems.append(f"block {block}: {spec.run_dir} {NOT_OURS}")
+                for launch in launches:
+                    label = f"its launch of {launch['time']}"
+                    check_block({label: launch}, here, f"the {action} of {spec}", str(block))
+        except BlockMismatch as error:
+            problems.append(str(error))
+    return problems
+
+
+def finish(spec: RunSpec, records_dir: Path, max_steps: int | None) -> Path:
+    """Write the record of a finished run; returns its path."""
+    record = build_record(spec.run_dir, spec.task, spec.seed, spec.method, max_steps)
+    return write_record(records_dir, record)
 
 
 def _clock(seconds: float) -> str:
@@ -170,16 +146,29 @@ def _progress(t0: float, durations: list[float], left: int, total: int, jobs: in
     return f"{total - left}/{total} done, elapsed {_clock(time.perf_counter() - t0)}, ETA {eta}"
 
 
-def launch(todo: list[tuple[RunSpec, str]], jobs: int, max_steps: int | None) -> int:
-    """Run ``(spec, action)`` pairs, ``jobs`` at a time; returns the number that failed."""
+def _exit(spec: RunSpec, rc: int, started: float) -> float:
+    wall = time.perf_counter() - started
+    append_launch(spec.run_dir, {"event": "exit", "rc": rc, "wall_s": round(wall, 1)})
+    return wall
+
+
+def launch(
+    todo: list[tuple[RunSpec, str]],
+    jobs: int,
+    max_steps: int | None,
+    ws: dict[str, dict],
+    records_dir: Path,
+) -> int:
+    """Run ``(spec, action)`` pairs, ``jobs`` at a time, each recorded when it exits 0;
+    returns the number that failed (a non-zero exit or no record)."""
     pending, running, durations, failed = list(todo), [], [], 0
     t0, total = time.perf_counter(), len(todo)
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 spec, action = pending.pop(0)
-                spec.run_dir.mkdir(parents=True, exist_ok=True)
                 cmd = build_command(spec, action, max_steps)
+                append_launch(spec.run_dir, launch_entry(cmd, action, REPO, ws[spec.task]))
                 log = (spec.run_dir / "train.log").open("a")
                 log.write(f"$ {shlex.join(cmd)}\n")
                 log.flush()
@@ -195,38 +184,64 @@ def launch(todo: list[tuple[RunSpec, str]], jobs: int, max_steps: int | None) ->
                 spec, proc, log, started = item
                 running.remove(item)
                 log.close()
-                durations.append(time.perf_counter() - started)
-                failed += proc.returncode != 0
-                state = "ok" if proc.returncode == 0 else f"FAILED rc={proc.returncode}, see "
-                state += "" if proc.returncode == 0 else str(spec.run_dir / "train.log")
+                durations.append(_exit(spec, proc.returncode, started))
+                state = f"FAILED rc={proc.returncode}, see {spec.run_dir / 'train.log'}"
+                if proc.returncode == 0:
+                    try:
+                        state = f"ok, recorded {finish(spec, records_dir, max_steps)}"
+                    except (OSError, ValueError, KeyError, BlockMismatch) as error:
+                        state = f"FAILED to record: {error}"
+                failed += not state.startswith("ok")
                 progress = _progress(t0, durations, len(pending) + len(running), total, jobs)
                 print(f"[done] {spec} {state} in {_clock(durations[-1])}; {progress}", flush=True)
     finally:
-        for _, proc, log, _ in running:  # interrupted: stop the runs this call started
+        for spec, proc, log, started in running:  # interrupted: stop the runs this call started
             proc.terminate()
-            proc.wait()
+            _exit(spec, proc.wait(), started)
             log.close()
     return failed
 
 
-def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
-    """The ``run`` subcommand; returns the exit status (1 when a run failed)."""
-    specs = plan(args.tasks, expand_methods(args.methods), args.seeds, args.max_steps)
-    missing = sorted({s.config for s in specs if not Path(s.config).is_file()})
-    if missing:
-        raise SystemExit(f"experiment config(s) not found: {missing}")
-    todo = [(spec, decide(spec.run_dir)) for spec in specs]
-    skipped = sum(action == "skip" for _, action in todo)
-    todo = [(spec, action) for spec, action in todo if action != "skip"]
-    print(f"{len(specs)} runs: {skipped} finished (skipped), {len(todo)} to run", flush=True)
-    ensure_policies(args.tasks, args.dry_run)
+def cmd_run(args: argparse.Namespace) -> int:
+    """The ``run`` subcommand; returns the exit status (1: a run failed, 2: refused)."""
+    blocks = plan(args.tasks, expand_methods(args.methods), args.seeds, args.max_steps)
+    records_dir = args.records_dir or default_records_dir(args.max_steps)
+    todo = []
+    for block in blocks:
+        runs = [(spec, decide(spec, records_dir)) for spec in block.runs]
+        if any(action != "recorded" for _, action in runs):
+            todo.append((block, [(s, a) for s, a in runs if a != "recorded"]))
+    counts = {
+        a: sum(b == a for _, rs in todo for _, b in rs) for a in ("start", "resume", "record")
+    }
+    n_methods = len(blocks[0].runs) if blocks else 0
+    runs_line = ", ".join(f"{n} to {a}" for a, n in counts.items())
+    print(
+        f"{len(blocks)} block(s) of {n_methods} method(s): {len(blocks) - len(todo)} recorded "
+        f"(skipped), {len(todo)} with work; runs: {runs_line}; records in {records_dir}",
+        flush=True,
+    )
+    ws = warm_starts(sorted({b.task for b, _ in todo}, key=list(TASKS).index), args.dry_run)
     if args.dry_run:
-        for spec, action in todo:
-            print(f"[plan] {action}: {shlex.join(build_command(spec, action, args.max_steps))}")
+        for _, runs in todo:
+            for spec, action in runs:
+                what = (
+                    "record"
+                    if action == "record"
+                    else shlex.join(build_command(spec, action, args.max_steps))
+                )
+                print(f"[plan] {spec} {action}: {what}")
         return 0
-    record_invocation(sorted({s.experiment for s in specs}), argv)
-    failed = launch(todo, args.jobs, args.max_steps)
-    print(f"finished: {len(todo) - failed} ok, {failed} failed", flush=True)
+    problems = check_blocks(todo, records_dir, ws)
+    if problems:
+        print("refused, nothing was run:\n" + "\n".join(f"- {p}" for p in problems), flush=True)
+        return 2
+    finished = [spec for _, runs in todo for spec, action in runs if action == "record"]
+    for spec in finished:
+        print(f"[record] {spec}: {finish(spec, records_dir, args.max_steps)}", flush=True)
+    runs = [(s, a) for _, rs in todo for s, a in rs if a != "record"]
+    failed = launch(runs, args.jobs, args.max_steps, ws, records_dir)
+    print(f"finished: {len(runs) - failed} ok, {failed} failed", flush=True)
     return 1 if failed else 0
 
 
@@ -234,21 +249,23 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (``sys.argv[1:]``) and run ``run`` or ``report``; returns the exit status.
 
     Both subcommands take the same flags (so ``make benchmark ARGS=...`` can pass one set):
-    ``report`` reads ``--tasks``, ``--max-steps``, and ``--methods`` / ``--seeds`` as filters.
+    ``report`` reads ``--records-dir`` / ``--max-steps`` for its records, and ``--tasks``,
+    ``--methods``, ``--seeds`` as filters.
     """
     from benchmarks.fronts_doc import add_report_arguments, cmd_report
 
     argv = sys.argv[1:] if argv is None else argv
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    common.add_argument("--methods", nargs="+", help="names, all, ablations (run: all)")
+    common.add_argument("--tasks", nargs="+", choices=list(TASKS), help="run: all tasks")
+    common.add_argument("--methods", nargs="+", help="names, comparison, v1, ablations")
     common.add_argument("--seeds", nargs="+", type=int, help="run: 0 1 2")
-    common.add_argument("--max-steps", type=int, help="smoke runs, in their own experiment")
+    common.add_argument("--max-steps", type=int, help="smoke runs: own experiment and records")
+    common.add_argument("--records-dir", type=Path, help="default benchmarks/records")
     common.add_argument("--jobs", type=int, default=2, help="run: at once, one thread each")
     common.add_argument("--dry-run", action="store_true", help="run: print the plan only")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", parents=[common], help="train the runs not yet finished")
+    sub.add_parser("run", parents=[common], help="run the blocks not yet recorded")
     add_report_arguments(sub.add_parser("report", parents=[common], help="docs/results.md"))
     args = parser.parse_args(argv)
     try:
@@ -258,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         return cmd_report(args, argv)
     os.chdir(REPO)  # configs, train.py and logs/ are relative to the repository root
-    args.methods, args.seeds = args.methods or ["all"], args.seeds or [0, 1, 2]
-    return cmd_run(args, argv)
+    args.tasks = args.tasks or list(TASKS)
+    args.methods, args.seeds = args.methods or ["comparison"], args.seeds or [0, 1, 2]
+    return cmd_run(args)
 
 
 if __name__ == "__main__":
