@@ -45,9 +45,12 @@ format: $(STAMP) ## apply ruff fixes and formatting
 bench: $(STAMP) ## print the Pareto-ops benchmark table
 	$(PY) benchmarks/pareto_ops.py
 
-benchmark: $(STAMP) ## fronts benchmark: every task x method x ablation x 3 seeds (hours), docs/results.md
-	$(PY) benchmarks/fronts.py run --tasks arith kbqa --methods all ablations --seeds 0 1 2 --jobs 2 $(ARGS)
-	$(PY) benchmarks/fronts.py report --tasks arith kbqa $(ARGS)
+# make benchmark BENCH_TASKS=tradeoff BENCH_SEEDS=0: one block (tradeoff x seed 0 x every method)
+BENCH_TASKS ?= arith kbqa tradeoff tradeoff_b8 tradeoff_k3
+BENCH_SEEDS ?= 0 1 2
+benchmark: $(STAMP) ## fronts benchmark: the blocks not yet in benchmarks/records/ (hours), then docs/results.md
+	$(PY) benchmarks/fronts.py run --tasks $(BENCH_TASKS) --seeds $(BENCH_SEEDS) --jobs 2 $(ARGS)
+	$(PY) benchmarks/fronts.py report $(REPORT_ARGS)
 
 clean: ## remove caches (keeps .venv and logs/)
 	rm -rf .pytest_cache .ruff_cache .hypothesis
