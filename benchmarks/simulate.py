@@ -105,6 +105,7 @@ V2_CANDIDATES = [
     "paretopo:score=hv_gradient",
     "paretopo:score=paper",
     "paretopo:anchor=point",
+    "paretopo:anchor=point,score=hv_gradient",
     "stage2_only:dominance=gated",
     "stage2_only:score=hv_gradient",
 ]
