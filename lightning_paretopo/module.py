@@ -6,6 +6,8 @@ One training step (B prompts from the DataModule, G rollouts each, N = B*G):
 3. the stage-1 state (``HypervolumeWeights``: EMA point, global archive, weights) takes the batch
    point; every method tracks it, so train/hv is comparable across runs;
 4. ``method_advantages`` gives token advantages [N, T] for the configured method and stage;
+   ``diagnostics.py`` logs train/zero_advantage_groups, train/answered and train/called and
+   warns after ``zero_advantage_patience`` consecutive steps with every advantage 0;
 5. ``ppo_epochs`` passes of the clipped policy gradient (manual optimisation, micro-batched).
 
 Validation and test roll out each held-out task once (greedy by default) and log
@@ -47,6 +49,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs, as_args
 from lightning_paretopo.building import build_engine, build_policy, select_tools
+from lightning_paretopo.diagnostics import ZeroAdvantageWatch, answer_formats, step_diagnostics
 from lightning_paretopo.evaluation import (
     REPORTED,
     EvalAccumulator,
@@ -93,6 +96,8 @@ class ParetoPOModule(LightningModule):
         rollout_seed: seeds the rollout sampler (its state is checkpointed). Not ``seed``: the
             DataModule's ``seed`` (which problems) is a different choice, and Lightning refuses
             to log two hparams of one name with different values.
+        zero_advantage_patience: warn (once per stretch) after this many consecutive training
+            steps on which every advantage was 0 (``diagnostics.ZeroAdvantageWatch``).
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class ParetoPOModule(LightningModule):
         optimizer: OptimizerCallable = _adamw,
         scheduler: LRSchedulerCallable | None = None,
         rollout_seed: int = 0,
+        zero_advantage_patience: int = 10,
     ) -> None:
         super().__init__()
         self.policy_args = as_args(PolicyArgs, policy)
@@ -121,6 +127,7 @@ class ParetoPOModule(LightningModule):
                 **{k: asdict(v) for k, v in args.items()},
                 "tool_config": tool_config,
                 "rollout_seed": rollout_seed,
+                "zero_advantage_patience": zero_advantage_patience,
             }
         )
         self.automatic_optimization = False
@@ -147,6 +154,7 @@ class ParetoPOModule(LightningModule):
         self._rng = RolloutRNG(rollout_seed)
         self._eval_generator: torch.Generator | None = None
         self._eval = EvalAccumulator(self.objective_names, self.accuracy_index)
+        self.zero_advantage_watch = ZeroAdvantageWatch(zero_advantage_patience)
 
     def _init_run_state(self, K: int) -> None:
         """The ParetoPO state a checkpoint carries: stage 1's rule, the stage, w*, val points."""
@@ -250,10 +258,12 @@ class ParetoPOModule(LightningModule):
             smoothed_dhv=self.meta_gain.value,
         )
         A, a = method_advantages(self.method_args, self.stage, inputs)  # [N], [N, T]
+        signal = self._signal_diagnostics(a, batch)  # before the update moves global_step
         stats = policy_update(self, batch, a, self.loss_args, self._ref_policy)
         metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
         metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())
+        metrics |= signal
         metrics |= method_report(self.method_args, self.stage, inputs)  # stage-2 diagnostics
         if self.declared.hv_gain:
             metrics["train/paper/smoothed_dhv"] = self.meta_gain.value
@@ -262,6 +272,15 @@ class ParetoPOModule(LightningModule):
         metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
         self.log_dict(metrics, prog_bar=False, batch_size=len(batch))
         self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)
+
+    def _signal_diagnostics(self, a: torch.Tensor, batch: RolloutBatch) -> dict[str, float]:
+        """train/zero_advantage_groups, train/answered, train/called; warns through
+        ``zero_advantage_watch`` when every advantage has been 0 for too long."""
+        report = step_diagnostics(a, batch, answer_formats(self.objectives))  # a: [N, T]
+        warning = self.zero_advantage_watch.observe(self.global_step, report)
+        if warning is not None:
+            log.warning("%s", warning)
+        return report
 
     # ------------------------------------------------------------- evaluation
     def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator, samples: int = 1):
@@ -347,6 +366,7 @@ class ParetoPOModule(LightningModule):
             "meta_gain": self.meta_gain.state_dict(),
             "reward_heads": self.objectives.state_dict(),  # S8's running n*
             "generator": self._rng_states(),
+            "zero_advantage_watch": self.zero_advantage_watch.state_dict(),
         }
 
     def _rng_states(self) -> tuple[str, torch.Tensor] | None:
@@ -368,5 +388,7 @@ class ParetoPOModule(LightningModule):
         if "meta_gain" in state:  # checkpoints before ALGORITHM.md v2 lack it
             self.meta_gain.load_state_dict(state["meta_gain"])
         self.objectives.load_state_dict(state.get("reward_heads", {}))
+        if "zero_advantage_watch" in state:  # checkpoints before issue 14 lack it
+            self.zero_advantage_watch.load_state_dict(state["zero_advantage_watch"])
         world = self.trainer.world_size if self._trainer is not None else 1
         self._rng.load_state_dict(state["generator"], self.global_rank, world)

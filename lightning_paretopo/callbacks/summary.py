@@ -8,7 +8,9 @@ holds the method, the decoding of the evaluation (greedy, or sampled at the trai
 temperature: ``rollout.val_greedy``), whether the final point dominates the start point
 (accuracy not lower, fewer tool calls), the switch step and the wall time of the fit. At the
 end the two points are logged side by side (INFO) (``format_report``), with the paths of the plot and
-of the summary.
+of the summary. When the module's ``zero_advantage_watch`` saw a stretch of training steps with
+every advantage 0 (``diagnostics.ZeroAdvantageWatch``), ``summary.json`` holds it under
+``zero_advantage`` and the report ends with a WARNING line saying what to check.
 
 With ``start_cache_dir`` the start point is looked up in, and saved to, a cache of start points
 (``callbacks.start_cache``): the benchmark's methods of one seed share one start point, so it is
@@ -122,6 +124,7 @@ class RunSummary(Callback):
             "switch_step": getattr(pl_module, "switch_step", None),
             "global_step": trainer.global_step,
             "wall_time_s": round(self.elapsed_s, 1),
+            "zero_advantage": zero_advantage(pl_module),
         }
         path = self.run_dir(trainer) / "summary.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +132,8 @@ class RunSummary(Callback):
         plots = [
             c.run_dir(trainer) / c.filename for c in trainer.callbacks if isinstance(c, FrontLogger)
         ]
-        log.info("%s", format_report(summary, path, plots[0] if plots else None))
+        report = format_report(summary, path, plots[0] if plots else None)
+        (log.warning if summary["zero_advantage"] else log.info)("%s", report)
 
     def state_dict(self) -> dict[str, Any]:
         return {"start": self.start, "elapsed_s": self.elapsed_s}
@@ -145,6 +149,16 @@ def decoding(pl_module: pl.LightningModule) -> str | None:
     if rollout is None:
         return None
     return "greedy" if rollout.val_greedy else f"sampled (T={rollout.temperature:g})"
+
+
+def zero_advantage(pl_module: pl.LightningModule) -> dict[str, Any] | None:
+    """{"stretches": [[first, last global step, steps], ...], "warning": text} when the
+    module's ``zero_advantage_watch`` saw a stretch of all-zero advantages, else None."""
+    watch = getattr(pl_module, "zero_advantage_watch", None)
+    report = None if watch is None else watch.report()
+    if report is None:
+        return None
+    return {"stretches": [list(s) for s in watch.stretches], "warning": report}
 
 
 def improves(final: dict[str, Any], start: dict[str, Any]) -> bool:
@@ -171,6 +185,8 @@ def format_report(summary: dict[str, Any], path: Path, plot: Path | None) -> str
         verdict = "yes" if summary["final_dominates_start"] else "no"
         lines.append(f"  final dominates start (accuracy not lower, fewer calls): {verdict}")
     lines.append(f"  switch step {summary.get('switch_step')}, fit {summary['wall_time_s']} s")
+    if summary.get("zero_advantage"):
+        lines.append(f"  WARNING: {summary['zero_advantage']['warning']}")
     if plot is not None:
         lines.append(f"  fronts plot: {plot}")
     lines.append(f"  summary:     {path}")
