@@ -16,7 +16,9 @@ non-dominated set of this run's validation points (``evaluation.py``). Sampled e
 from their own generator, never from the training stream (``rollout_rng.py``). Stage, switch
 step, w*, the stage-1 state, the validation archive and the training RNG are saved in every
 checkpoint, so ``--ckpt_path`` resumes exactly (tests/module/test_resume.py); the checkpoint
-holds plain types only, as ``torch.load(weights_only=True)`` requires. The switch itself is made
+holds plain types only, as ``torch.load(weights_only=True)`` requires. With ``policy.lora`` the
+checkpoint's ``state_dict`` holds the trainable (adapter) weights only, and the base is reloaded
+from ``policy.name_or_path`` (``adapter_checkpoint.py``). The switch itself is made
 by ``callbacks.StageSwitch``; the optimisation step is ``optimization.policy_update``.
 Checkpoint after validations (``callbacks.LastCheckpoint``, as every shipped config does), not
 with ``every_n_train_steps`` on a validation step: Lightning writes those before that validation
@@ -47,6 +49,11 @@ import torch
 from lightning import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
+from lightning_paretopo.adapter_checkpoint import (
+    adapter_state_dict,
+    check_adapter_state,
+    trainable_keys,
+)
 from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs, as_args
 from lightning_paretopo.building import build_engine, build_policy, select_tools
 from lightning_paretopo.diagnostics import ZeroAdvantageWatch, answer_formats, step_diagnostics
@@ -368,6 +375,24 @@ class ParetoPOModule(LightningModule):
             "generator": self._rng_states(),
             "zero_advantage_watch": self.zero_advantage_watch.state_dict(),
         }
+        if self._adapters_only() and "state_dict" in checkpoint:  # LoRA: the adapters only;
+            keys = trainable_keys(self)  # the base is reloaded from its source
+            checkpoint["state_dict"] = adapter_state_dict(checkpoint["state_dict"], keys)
+
+    def _adapters_only(self) -> bool:
+        """True when checkpoints hold the trainable (LoRA) weights only."""
+        return self.policy_args.lora is not None and self.policy is not None
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """``nn.Module.load_state_dict``, which also takes a LoRA run's adapter-only state:
+        every trainable weight must be in it, and the frozen base stays as loaded from its
+        source (``adapter_checkpoint.check_adapter_state``)."""
+        if strict and self._adapters_only():
+            own = set(self.state_dict())
+            if not set(state_dict) >= own:  # adapter-only (a full state loads strictly)
+                check_adapter_state(state_dict, trainable_keys(self), own)
+                return super().load_state_dict(state_dict, strict=False, assign=assign)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def _rng_states(self) -> tuple[str, torch.Tensor] | None:
         """The training RNG state; under DDP every rank's, gathered into [world, S]."""

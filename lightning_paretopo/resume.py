@@ -12,7 +12,8 @@ Contract:
     ``saved_config``) with the config of this command, on the fields that change what the run
     means (``MEANING``): the module and DataModule
     classes, the method and all its settings, the objectives and their settings (budgets), the
-    group size, the chat/markup protocol and the tools. It returns one line per changed field.
+    group size, the chat/markup protocol, the tools and the LoRA settings (a LoRA checkpoint
+    holds adapters of those settings only). It returns one line per changed field.
     The CLI refuses to resume when any is non-empty, unless ``--allow_config_drift true``.
 
 Why the CLI does not let Lightning merge the checkpoint's hyperparameters into the config (its
@@ -43,6 +44,7 @@ MEANING = (
     "model.rollout.group_size",
     "model.rollout.protocol",
     "model.tool_config",
+    "model.policy.lora",  # a LoRA checkpoint holds adapters of these settings only
     "data._class_path",
     "data.tools",
 )

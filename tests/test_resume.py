@@ -23,6 +23,7 @@ MODEL = {
     "objectives": {"init_args": {"heads": [{"init_args": {"budget": 4}}]}},
     "rollout": {"group_size": 8, "protocol": "tagged", "temperature": 1.0},
     "loss": {"clip_eps": 0.2},
+    "policy": {"lora": {"r": 8, "lora_alpha": 16}},
 }
 
 
@@ -85,6 +86,11 @@ def test_leaf_changes_descend_into_dicts_and_lists() -> None:
             "rollout.protocol",
             "chat",
             "model.rollout.protocol: 'tagged' in the checkpoint, 'chat' now",
+        ),
+        (
+            "policy.lora.lora_alpha",
+            32,
+            "model.policy.lora.lora_alpha: 16 in the checkpoint, 32 now",
         ),
     ],
 )

@@ -76,9 +76,10 @@ def objectives() -> RewardHeads:
 
 
 def make_module(
-    policy: Path, method: str | MethodArgs = "paretopo", **kwargs: Any
+    policy: Path, method: str | MethodArgs = "paretopo", lora: dict | None = None, **kwargs: Any
 ) -> ParetoPOModule:
-    """A module with tiny rollouts (G = 2, 16 tokens per turn, 2 turns, 96 tokens in all)."""
+    """A module with tiny rollouts (G = 2, 16 tokens per turn, 2 turns, 96 tokens in all);
+    ``lora``: the policy's LoRA settings (None: full fine-tuning)."""
     kwargs.setdefault("objectives", objectives())
     kwargs.setdefault(
         "rollout",
@@ -88,7 +89,8 @@ def make_module(
         method = MethodArgs(name=method, stage1=Stage1Args(alpha=0.5))
     kwargs.setdefault("loss", LossArgs())
     kwargs.setdefault("optimizer", lambda params: torch.optim.AdamW(params, lr=1e-2))
-    return ParetoPOModule(policy=PolicyArgs(name_or_path=str(policy)), method=method, **kwargs)
+    policy_args = PolicyArgs(name_or_path=str(policy), lora=lora)
+    return ParetoPOModule(policy=policy_args, method=method, **kwargs)
 
 
 def make_data(root: Path, **kwargs: Any) -> ArithDataModule:
