@@ -10,6 +10,11 @@ Contract:
     fit, ``config-resume.yaml`` by a resumed one, ``config-validate.yaml`` / ``config-test.yaml``
     by those commands, so evaluating a finished run never overwrites the config it trained with.
 
+Before any class is built: ``--num_threads`` (default: one torch thread per two cores on
+machines with <= 4 cores, unless OMP_NUM_THREADS is set; ``threads.py``) is applied, and a fit's
+config is checked across fields (``config_checks.py``: e.g. the stage switch against
+``trainer.max_steps``), so those errors come before the policy loads or a run directory exists.
+
 Runs and resumes (``resume.py``, ``runlock.py``), checked before any class is built:
     ``--ckpt_path`` is ``last`` (``<run dir>/checkpoints/last.ckpt``; none yet means a first
     run) or an explicit file, for fit, validate and test. A checkpoint whose method, objectives,
@@ -46,6 +51,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from lightning_paretopo.cli_args import nested_nulls_as_dicts, option_strings
+from lightning_paretopo.config_checks import check_fit_config
 from lightning_paretopo.resume import (
     RunConfigRecord,
     as_hparams,
@@ -56,6 +62,7 @@ from lightning_paretopo.resume import (
 )
 from lightning_paretopo.rundir import checkpoint_dir, fill_run_dir
 from lightning_paretopo.runlock import RunLock, check_fresh_start
+from lightning_paretopo.threads import apply_num_threads
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +98,13 @@ class ParetoPOCLI(LightningCLI):
             help="Resume (or evaluate) a checkpoint although the method, objectives, group "
             "size, protocol or tools in the config differ from the checkpoint's.",
         )
+        parser.add_argument(
+            "--num_threads",
+            type=int | None,
+            default=None,
+            help="torch intra-op threads; default: OMP_NUM_THREADS when set, else one per two "
+            "cores on machines with <= 4 cores (lightning_paretopo/threads.py), else torch's.",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """``--a.b.c null`` means None at any depth (``cli_args.nested_nulls_as_dicts``)."""
@@ -108,8 +122,13 @@ class ParetoPOCLI(LightningCLI):
         hides changed settings and fails in subclass mode. ``_check_resume`` replaces it."""
 
     def before_instantiate_classes(self) -> None:
-        """Fill the run directory into empty paths, then check the resume (nothing built yet)."""
+        """Set torch's threads, check the config across fields (``config_checks``), fill the
+        run directory into empty paths, then check the resume (nothing built yet)."""
         config = self.config[self.subcommand] if self.subcommand else self.config
+        apply_num_threads(config.get("num_threads"))
+        if self.subcommand == "fit":
+            for warning in check_fit_config(self._dump()):
+                log.warning("%s", warning)
         sources = [Path(str(p)) for p in (config.get("config") or [])]
         experiment = config.get("experiment") or (sources[0].stem if sources else "run")
         self.run_dir = fill_run_dir(config, experiment, label=config.get("run_name"))
@@ -125,8 +144,7 @@ class ParetoPOCLI(LightningCLI):
 
     def _check_resume(self, config: Any) -> bool:
         """Resolve ``--ckpt_path``; refuse drift, or a new fit over an earlier run. Resuming?"""
-        dump = yaml.safe_load(self.parser.dump(self.config, skip_none=False, format="yaml"))
-        dump = dump[self.subcommand]
+        dump = self._dump()
         current = {"model": as_hparams(dump.get("model")), "data": as_hparams(dump.get("data"))}
         self.run_config = current
         ckpt_dir = checkpoint_dir(config)
@@ -154,6 +172,11 @@ class ParetoPOCLI(LightningCLI):
             log.info("settings changed since the checkpoint: %s", ", ".join(changed))
         log.info("%s from %s", "resuming" if self.subcommand == "fit" else "evaluating", ckpt)
         return True
+
+    def _dump(self) -> dict[str, Any]:
+        """This command's config as plain YAML types (as ``config.yaml`` will hold it)."""
+        dump = yaml.safe_load(self.parser.dump(self.config, skip_none=False, format="yaml"))
+        return dump[self.subcommand]
 
     def _run_subcommand(self, subcommand: str) -> None:
         """Run the command holding ``<run dir>/run.lock`` (rank 0), released when it ends, also
