@@ -241,7 +241,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[record] {spec}: {finish(spec, records_dir, args.max_steps)}", flush=True)
     runs = [(s, a) for _, rs in todo for s, a in rs if a != "record"]
     failed = launch(runs, args.jobs, args.max_steps, ws, records_dir)
-    print(f"finished: {len(runs) - failed} ok, {failed} failed", flush=True)
+    print(
+        f"finished: {len(runs) - failed} ok, {failed} failed; {len(finished)} recorded without running",
+        flush=True,
+    )
     return 1 if failed else 0
 
 
@@ -272,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         expand_methods(args.methods or [])
     except ValueError as error:
         parser.error(str(error))
+    if args.records_dir is not None:
+        args.records_dir = args.records_dir.resolve()  # before the chdir below
     if args.command == "report":
         return cmd_report(args, argv)
     os.chdir(REPO)  # configs, train.py and logs/ are relative to the repository root

@@ -120,12 +120,15 @@ def val_history(curves: dict[str, list[tuple[int, float]]]) -> list[dict[str, An
     return [{"step": step, **{f: cols[f].get(step) for f in cols}} for step in sorted(cols["hv"])]
 
 
-def w_star(summary: dict[str, Any], curves: dict[str, list]) -> dict[str, float] | None:
-    """The last logged stage-1 weights of a run with a ``switch_step``, else None."""
+def w_star(
+    summary: dict[str, Any], curves: dict[str, list], names: list[str]
+) -> dict[str, float] | None:
+    """The last logged stage-1 weights of a run with a ``switch_step``, in the objectives'
+    order (the CSV's columns are sorted by name), else None."""
     if summary.get("switch_step") is None:
         return None
-    weights = {k[len(WEIGHTS) :]: v[-1][1] for k, v in curves.items() if k.startswith(WEIGHTS)}
-    return weights or None
+    last = {k[len(WEIGHTS) :]: v[-1][1] for k, v in curves.items() if k.startswith(WEIGHTS) and v}
+    return {name: last[name] for name in names if name in last} or None
 
 
 def build_record(
@@ -164,7 +167,7 @@ def build_record(
         "start": point(summary.get("start"), names),
         "val_history": val_history(curves),
         "switch_step": summary.get("switch_step"),
-        "w_star": w_star(summary, curves),
+        "w_star": w_star(summary, curves, names),
         "global_step": summary.get("global_step"),
         "zero_advantage": summary.get("zero_advantage"),
         "warm_start": first["warm_start"],

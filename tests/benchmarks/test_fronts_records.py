@@ -18,6 +18,7 @@ from benchmarks.records import (
     load_records,
     metric_curves,
     record_path,
+    w_star,
     write_record,
 )
 from tests.benchmarks.fronts_fakes import MACHINE, WARM, write_finished_run
@@ -48,6 +49,15 @@ def test_record_of_a_finished_run_holds_every_field(tmp_path: Path) -> None:
     assert [set(launch) for launch in rec["launches"]] == [{"action", "command", "time", "git", "exit"}]  # fmt: skip
     assert rec["max_steps"] is None and rec["decoding"] == "sampled (T=1)"
     assert len(json.dumps(rec)) < 8000  # KBs, committed to git
+
+
+def test_w_star_follows_the_objectives_order_not_the_csv_columns() -> None:
+    curves = {"train/weights/brevity": [(0, 0.3), (9, 0.2)], "train/weights/accuracy": [(9, 0.6)],
+              "train/weights/tool_efficiency": [(9, 0.2)], "val/hv": [(9, 0.5)]}  # fmt: skip
+    names = ["accuracy", "tool_efficiency", "brevity"]
+    w = w_star({"switch_step": 9}, curves, names)
+    assert list(w.items()) == [("accuracy", 0.6), ("tool_efficiency", 0.2), ("brevity", 0.2)]
+    assert w_star({"switch_step": None}, curves, names) is None
 
 
 def test_a_resumed_run_merges_its_csv_versions_and_lists_both_launches(tmp_path: Path) -> None:

@@ -139,3 +139,7 @@ def test_report_rebuilds_the_document_from_records_alone(
     text = out.read_text()
     assert "Lead's words." in text and "_To be written" not in text
     assert "| `otc` | 1 |" in text and "`paretopo`" not in text and "## arith" not in text
+    assert "Smoke records" not in text
+    write_records(tmp_path / "smoke", [{**r, "max_steps": 2} for r in arith()])
+    assert fronts.main(["report", "--records-dir", "smoke", "--out", str(out)]) == 0
+    assert "**Smoke records, not full runs**: trainer.max_steps [2]." in out.read_text()
