@@ -8,8 +8,9 @@ tmp_path; configs are passed by absolute path. Two kinds of YAML live under conf
   alone, on CPU, with the data files they name written (tiny but valid) under the working
   directory and, when they train a local tiny policy, its path pointed at a saved random one;
 - method overlays (``configs/methods/*``: only ``model.init_args.method``) and ablation
-  overlays (``configs/ablations/*``: the method, and for the fixed switch the callback list):
-  instantiated on top of the quickstart, as their headers say.
+  overlays (``configs/ablations/*``: the method, and for the fixed switch the callback list)
+  and task overlays (``configs/tasks/*``: the data and the objectives): instantiated on top of
+  the quickstart, as their headers say.
 
 Hub policies (``Qwen/...``) are NOT loaded: the module loads its policy lazily in
 ``configure_model``; a guard makes any network connection during instantiation fail the test.
@@ -116,8 +117,9 @@ def test_config_instantiates(
     if is_experiment(config):
         write_data_files(config)
         args = ["--config", str(path), *CPU, *policy_override(config, tiny_policy)]
-    else:  # a method or ablation overlay on the quickstart
-        allowed = {"model", "trainer"} if path.parent.name == "ablations" else {"model"}
+    else:  # a method, ablation or task (configs/tasks: data, objectives) overlay on the quickstart
+        allowed = {"ablations": {"model", "trainer"}, "tasks": {"data", "model"}}
+        allowed = allowed.get(path.parent.name, {"model"})
         assert set(config) <= allowed, f"{path.name}: an overlay should only change {allowed}"
         assert set(config.get("trainer") or {}) <= {"callbacks"}, f"{path.name}: callbacks only"
         args = ["--config", str(QUICKSTART), "--config", str(path)]
