@@ -66,7 +66,8 @@ class RolloutBatch:
         turns: per row, the list of its action spans in order.
         tool_calls: LongTensor [N], tool calls issued (valid or not).
         invalid_calls: LongTensor [N], calls that were malformed or failed to run.
-        truncated: BoolTensor [N], True when the row hit a budget before a final answer.
+        truncated: BoolTensor [N], True when the row did not end by itself: it hit a token
+            budget, or called a tool with no turn or room left for the observation.
         texts: per row, the decoded completion (everything after the prompt).
         group_size: G.
         rollout_errors: exceptions caught while rolling out the batch (a turn's parser or a

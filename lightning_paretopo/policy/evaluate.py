@@ -107,7 +107,8 @@ def rollout_samples(
         for i in range(len(batch)):
             task = chunk[i // group_size]
             calls = int(batch.tool_calls[i])
-            well_formed = not bool(batch.truncated[i]) and int(batch.invalid_calls[i]) == 0
+            clean = not bool(batch.truncated[i]) and int(batch.invalid_calls[i]) == 0
+            well_formed = answers[i] is not None and clean
             tier = str(task.meta.get("tier", "all"))
             samples.append(Sample(tier, calls, is_correct(task, answers[i]), well_formed))
         if progress is not None and progress[1].due(len(samples), total):

@@ -17,8 +17,12 @@ Contract, per turn (at most ``max_turns``):
    token: the observation (tokenized alone, without special tokens) is appended with
    action_mask 0. Otherwise the row ends.
 A row ends on a final answer, EOS, a turn with neither call nor answer, or a budget.
-``truncated`` is True for every row that ended without a final answer. A call in the last
-turn still runs (so its validity counts) but its observation is not appended.
+``truncated`` is True for every row that did not end by itself: its last turn ran out of tokens
+(``max_new_tokens`` or ``max_total_tokens``), or it called a tool with no turn or no room left
+for the observation (``max_turns``, ``max_total_tokens``). Whether the row holds a final
+answer is not the engine's business: the reward heads read answers (``rewards.Accuracy``'s
+``answer_formats``), so a row that writes "#### 12" and stops is not truncated. A call in the
+last turn still runs (so its validity counts) but its observation is not appended.
 
 Invariants: the policy's tokens are stored exactly as sampled; ``action_mask`` is 1 exactly
 on them; prompt and observation tokens come from the tokenizer; each row's length is at most
@@ -71,7 +75,7 @@ class _Row:
     tool_calls: int = 0
     invalid_calls: int = 0
     errors: int = 0  # exceptions caught in its parsing or tool calls
-    answered: bool = False
+    ended: bool = False  # ended by itself, not at a budget (``truncated`` is its negation)
     done: bool = False
 
     def __post_init__(self) -> None:
@@ -258,8 +262,9 @@ class RolloutEngine:
             row.tool_calls += is_call
             row.invalid_calls += is_call and not valid
             row.errors += result.error in CAUGHT_ERRORS
-            row.answered = turn.kind == "answer"
-            row.done = not is_call or reason == "eos" or last
+            wants_observation = is_call and reason != "eos"
+            row.ended = not wants_observation and reason != "budget"
+            row.done = not wants_observation or last
             if row.done:
                 continue
             obs = self.protocol.format_observation(turn.tool, result)
@@ -289,14 +294,15 @@ class RolloutEngine:
             turns=[r.turns for r in rows],
             tool_calls=torch.tensor([r.tool_calls for r in rows], dtype=torch.long),
             invalid_calls=torch.tensor([r.invalid_calls for r in rows], dtype=torch.long),
-            truncated=torch.tensor([not r.answered for r in rows], dtype=torch.bool),
+            truncated=torch.tensor([not r.ended for r in rows], dtype=torch.bool),
             texts=[tokenizer.decode(r.ids[r.prompt_length :]) for r in rows],
             group_size=group_size,
             rollout_errors=sum(r.errors for r in rows),
         )
 
     def final_answers(self, batch: RolloutBatch) -> list[str | None]:
-        """Each row's final answer (via ``protocol.extract_answer``), None when truncated."""
+        """Each row's final answer in the markup's own format (``protocol.extract_answer``),
+        None when truncated; for the warm start's tables (RL reads answers in the heads)."""
         return [
             None if trunc else self.protocol.extract_answer(text)
             for text, trunc in zip(batch.texts, batch.truncated.tolist(), strict=True)

@@ -170,7 +170,15 @@ def test_eos_ends_the_row_and_is_kept_as_an_action(tok, tools):
     _, batch = run(tok, tools, [ids], [TASK_A])
     assert row(batch, 0) == (ids, mask)
     assert batch.turns[0] == [TurnSpan(PROMPT_LEN, PROMPT_LEN + 3, None, True)]
-    assert batch.truncated.tolist() == [True] and batch.tool_calls.tolist() == [0]
+    # it ended by itself (no budget cut): not truncated, answer or not (the heads judge that)
+    assert batch.truncated.tolist() == [False] and batch.tool_calls.tolist() == [0]
+
+
+def test_plain_text_at_the_turn_budget_is_truncated(tok, tools):
+    ids, mask = build(tok, TASK_A, [("act", chars(tok, "#### 3 and on"))])
+    _, batch = run(tok, tools, [ids + chars(tok, "x")], [TASK_A], max_new_tokens=13)
+    assert row(batch, 0) == (ids, mask)
+    assert batch.truncated.tolist() == [True]
 
 
 def test_random_llama_groups_masks_and_budgets(tok, tools, tiny_llama):
