@@ -1,6 +1,6 @@
 """Reward heads (objectives -> the reward matrix R [N, K], NaN = not applicable) and checkers.
 
-    checkers.py     extract_answer, math_equal, qa_exact_match, qa_f1, normalize_answer
+    checkers.py     extract_answer (ANSWER_FORMATS), math_equal, qa_exact_match, qa_f1, normalize_answer
     symbolic.py     math-verify under a CPU-time budget (load-independent); timeout_count
     base.py         RewardHead: the contract of one objective (name, bounds, attribution)
     heads.py        Accuracy, ToolEfficiency, Format, Brevity (the default objectives)
@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from lightning_paretopo.rewards.checkers import (
+    ANSWER_FORMATS,
     extract_answer,
     last_boxed,
     math_equal,
@@ -61,6 +62,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ANSWER_FORMATS",
     "HEADS",
     "MATH_KINDS",
     "QA_KINDS",

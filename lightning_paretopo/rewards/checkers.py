@@ -1,12 +1,19 @@
 """Answer checkers: extract a final answer from a completion, and compare it with the gold.
 
 Contract:
-    ``extract_answer(text)`` looks, in this order, for
-        1. the last ``<answer>...</answer>`` block (its stripped content; empty -> next rule);
-        2. the last *balanced* ``\\boxed{...}`` (nested braces allowed; a truncated one is skipped);
-        3. the last of "The (final) answer is X" / "#### X" (X runs to the end of its line;
-           a trailing full stop and surrounding ``$`` are removed).
-    and returns None when none is present.
+    ``extract_answer(text, formats=ANSWER_FORMATS)`` reads the final answer in the enabled
+    ``formats`` (a subset of ``ANSWER_FORMATS``; which ones a task uses is a reward-head setting,
+    ``Accuracy(answer_formats=...)``), in this fixed order of precedence:
+        1. "answer_tag": the last ``<answer>...</answer>`` block (its stripped content; empty ->
+           next rule);
+        2. "boxed": the last *balanced* ``\\boxed{...}`` (nested braces allowed; a truncated one
+           is skipped);
+        3. the last of the enabled phrases, "answer_is": "The (final) answer is X" (an optional
+           colon after it) and "gsm8k": GSM8K's "#### X" (X runs to the end of its line or to
+           an end-of-turn marker such as ``<|im_end|>`` or ``</s>``, which chat models' texts
+           carry; a trailing full stop and surrounding ``$`` are removed);
+    and returns None when none is present. All four (the default) is the behaviour before
+    formats were configurable. An unknown or empty ``formats`` raises ValueError.
 
     ``math_equal(pred, gold)`` decides numeric/symbolic equivalence in three steps:
         1. numeric fast path: both sides parse as plain numbers after stripping ``\\boxed{}``,
@@ -39,6 +46,7 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import lru_cache
 
 from lightning_paretopo.rewards.symbolic import (
     DEFAULT_CPU_BUDGET_S,
@@ -46,9 +54,15 @@ from lightning_paretopo.rewards.symbolic import (
     symbolic_equal,
 )
 
+ANSWER_FORMATS: tuple[str, ...] = ("answer_tag", "boxed", "answer_is", "gsm8k")
+"""The final-answer formats ``extract_answer`` reads, in its order of precedence."""
+
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_ANSWER_IS = re.compile(r"(?:[Tt]he (?:final )?answer is\s*:?|####)[ \t]*([^\n]*)")
+_PHRASES = {"answer_is": r"[Tt]he (?:final )?answer is\s*:?", "gsm8k": r"####"}
+# End-of-turn markers that chat models' decoded texts carry (ChatML <|im_end|>, Llama 3
+# <|eot_id|>, Phi <|end|>, Llama 2 </s>, Gemma <end_of_turn> / <eos>): a phrase's answer stops there.
+_TURN_END = r"<\|[A-Za-z_]+\|>|</s>|<eos>|<end_of_turn>"
 
 
 def _balanced_from(text: str, open_idx: int) -> str | None:
@@ -80,18 +94,42 @@ def _clean_answer_phrase(phrase: str) -> str | None:
     return phrase or None
 
 
-def extract_answer(text: str | None) -> str | None:
-    """The final answer of a completion, or None (see the module docstring for the order)."""
+def check_answer_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """``formats`` as a tuple, after checking it is a non-empty subset of ``ANSWER_FORMATS``."""
+    if isinstance(formats, str):
+        formats = (formats,)
+    unknown = sorted(set(formats) - set(ANSWER_FORMATS))
+    if unknown or not formats:
+        raise ValueError(
+            f"answer_formats must be a non-empty list of {list(ANSWER_FORMATS)}, got "
+            f"{list(formats)}" + (f" (unknown: {unknown})" if unknown else "")
+        )
+    return tuple(formats)
+
+
+@lru_cache(maxsize=4)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """The enabled answer phrases, then the rest of their line (group 1)."""
+    rest_of_line = rf"((?:(?!{_TURN_END})[^\n])*)"
+    return re.compile(r"(?:" + "|".join(_PHRASES[p] for p in phrases) + r")[ \t]*" + rest_of_line)
+
+
+def extract_answer(text: str | None, formats: Sequence[str] = ANSWER_FORMATS) -> str | None:
+    """The final answer of a completion in one of ``formats``, or None (module docstring)."""
+    formats = check_answer_formats(formats)
     if not text:
         return None
-    tags = _ANSWER_TAG.findall(text)
-    if tags and tags[-1].strip():
-        return tags[-1].strip()
-    boxed = last_boxed(text)
-    if boxed:
-        return boxed
-    phrases = _ANSWER_IS.findall(text)
-    return _clean_answer_phrase(phrases[-1]) if phrases else None
+    if "answer_tag" in formats:
+        tags = _ANSWER_TAG.findall(text)
+        if tags and tags[-1].strip():
+            return tags[-1].strip()
+    if "boxed" in formats:
+        boxed = last_boxed(text)
+        if boxed:
+            return boxed
+    phrases = tuple(p for p in _PHRASES if p in formats)
+    found = _phrase_pattern(phrases).findall(text) if phrases else []
+    return _clean_answer_phrase(found[-1]) if found else None
 
 
 # ---------------------------------------------------------------------------- math_equal
@@ -230,8 +268,10 @@ def qa_f1(pred: str | None, golds: str | Sequence[str]) -> float:
 
 
 __all__ = [
+    "ANSWER_FORMATS",
     "DEFAULT_CPU_BUDGET_S",
     "MAX_VERIFY_CHARS",
+    "check_answer_formats",
     "extract_answer",
     "is_number_string",
     "last_boxed",

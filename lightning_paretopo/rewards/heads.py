@@ -2,8 +2,10 @@
 
 Contract (m = ``batch.tool_calls``, valid or not; all bounds are [0, 1]):
 
-- ``Accuracy(mode)``, attribution "all": the final answer is ``extract_answer(text)`` (the last
-  ``<answer>...</answer>``, else ``\\boxed{}``, else "The answer is"). Math kinds (arith, gsm8k,
+- ``Accuracy(mode, answer_formats)``, attribution "all": the final answer is
+  ``extract_answer(text, answer_formats)`` (``checkers.ANSWER_FORMATS``: the last
+  ``<answer>...</answer>``, else ``\\boxed{}``, else the last "The answer is X" / "#### X"; a
+  config may enable a subset, e.g. ``[gsm8k]``). Math kinds (arith, gsm8k,
   math) score 1/0 by ``math_equal`` against any gold alias (F1 mode does not change them). QA
   kinds (kbqa, qa) score 1/0 by ``qa_exact_match`` (mode "exact") or ``qa_f1`` in [0, 1]
   (mode "f1"), max over aliases. No extractable answer scores 0. Always applicable; a task kind
@@ -16,8 +18,14 @@ Gated (ALGORITHM.md S5): ``ToolEfficiency`` and ``Brevity`` (what a trajectory s
   task by default, including one that lists no tools: it scores 1 with no calls, and a call it
   attempts anyway (necessarily invalid) costs like any other. With ``nan_without_tools=True``
   a task whose ``tools`` is empty gets NaN instead (whole groups, since a group shares a task).
-- ``Format()``, attribution "all": 1 when the row has an extractable final answer, no invalid
-  call (``invalid_calls == 0``) and was not truncated (``truncated`` False), else 0.
+- ``Format(answer_formats)``, attribution "all": 1 when the row has a final answer in the
+  answer formats, no invalid call (``invalid_calls == 0``) and was not truncated (``truncated``
+  False: it ended by itself, not at a budget), else 0.
+- Answer formats are read one way in a set of heads (``link_answer_formats``, called by
+  ``RewardHeads``): a head whose ``answer_formats`` is None takes those the set's other heads
+  name (they must agree), else ``ANSWER_FORMATS``. So ``Accuracy(answer_formats=[gsm8k])``
+  makes ``Format`` read "####" too, and a row that answers "#### 12" and stops is both scored
+  and well formed.
 - ``Brevity(max_tokens)``, attribution "all": clip(1 - s / max_tokens, 0, 1) with s the number
   of sampled tokens of the row (``action_mask.sum()``; prompt and observations do not count).
 
@@ -35,7 +43,14 @@ import torch
 from torch import Tensor
 
 from lightning_paretopo.rewards.base import RewardHead
-from lightning_paretopo.rewards.checkers import extract_answer, math_equal, qa_exact_match, qa_f1
+from lightning_paretopo.rewards.checkers import (
+    ANSWER_FORMATS,
+    check_answer_formats,
+    extract_answer,
+    math_equal,
+    qa_exact_match,
+    qa_f1,
+)
 from lightning_paretopo.rewards.symbolic import DEFAULT_CPU_BUDGET_S
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
@@ -63,6 +78,28 @@ def _row_counts(batch: RolloutBatch, field: str) -> Tensor:
     return counts.to(device=batch.action_mask.device, dtype=torch.float64)  # [N]
 
 
+def _formats(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else check_answer_formats(value)
+
+
+def link_answer_formats(heads: Sequence[RewardHead]) -> None:
+    """Give every head with ``answer_formats`` None the formats its set names (module docstring).
+
+    Raises:
+        ValueError: two heads name different answer formats.
+    """
+    readers = [h for h in heads if hasattr(h, "answer_formats")]
+    named = {h.name: h.answer_formats for h in readers if h.answer_formats is not None}
+    if len(set(named.values())) > 1:
+        raise ValueError(
+            f"heads read final answers in different formats {named}; give them the same "
+            "answer_formats (or set it on one head only: the others follow)"
+        )
+    formats = next(iter(named.values()), ANSWER_FORMATS)
+    for head in readers:
+        head.answer_formats = formats
+
+
 class Accuracy(RewardHead):
     """Task accuracy: 1/0 (math equivalence or QA exact match), or QA token F1.
 
@@ -71,6 +108,8 @@ class Accuracy(RewardHead):
         math_kinds: task kinds checked with ``math_equal``.
         qa_kinds: task kinds checked with ``qa_exact_match`` / ``qa_f1``.
         timeout_s: CPU seconds (not wall-clock) one math-verify comparison may use (> 0).
+        answer_formats: the final-answer formats read (``checkers.ANSWER_FORMATS``: answer_tag,
+            boxed, answer_is, gsm8k); None: those the other heads name, else all of them.
         name: the objective's key.
     """
 
@@ -80,9 +119,11 @@ class Accuracy(RewardHead):
         math_kinds: tuple[str, ...] = MATH_KINDS,
         qa_kinds: tuple[str, ...] = QA_KINDS,
         timeout_s: float = DEFAULT_CPU_BUDGET_S,
+        answer_formats: tuple[str, ...] | None = None,
         name: str = "accuracy",
     ):
         super().__init__(name, lo=0.0, hi=1.0, attribution="all")
+        self.answer_formats = _formats(answer_formats)
         if mode not in ACCURACY_MODES:
             raise ValueError(f"mode must be one of {ACCURACY_MODES}, got {mode!r}")
         if set(math_kinds) & set(qa_kinds):
@@ -117,7 +158,8 @@ class Accuracy(RewardHead):
         cache: dict[tuple[str, str | None, tuple[str, ...]], float] = {}  # groups repeat answers
         values = []
         for row, (task, text) in enumerate(zip(tasks, batch.texts, strict=True)):
-            key = (task.kind, extract_answer(text), _aliases(task, row))
+            answer = extract_answer(text, self.answer_formats or ANSWER_FORMATS)
+            key = (task.kind, answer, _aliases(task, row))
             if key not in cache:
                 cache[key] = self._score(*key)
             values.append(cache[key])
@@ -161,15 +203,19 @@ class Format(RewardHead):
     """1 for a well-formed trajectory (final answer, no invalid call, not truncated), else 0.
 
     Args:
+        answer_formats: the final-answer formats that count (as ``Accuracy``'s); None: those
+            the other heads name, else all of them.
         name: the objective's key.
     """
 
-    def __init__(self, name: str = "format"):
+    def __init__(self, answer_formats: tuple[str, ...] | None = None, name: str = "format"):
         super().__init__(name, lo=0.0, hi=1.0, attribution="all")
+        self.answer_formats = _formats(answer_formats)
 
     def compute(self, batch: RolloutBatch, tasks: Sequence[TaskExample]) -> Tensor:
         device = batch.action_mask.device
-        answered = [extract_answer(t) is not None for t in batch.texts]
+        formats = self.answer_formats or ANSWER_FORMATS
+        answered = [extract_answer(t, formats) is not None for t in batch.texts]
         answered = torch.tensor(answered, dtype=torch.bool, device=device)  # [N]
         clean = _row_counts(batch, "invalid_calls") == 0  # [N]
         finished = ~_row_counts(batch, "truncated").bool()  # [N]
@@ -213,4 +259,5 @@ __all__ = [
     "Format",
     "RewardHead",
     "ToolEfficiency",
+    "link_answer_formats",
 ]

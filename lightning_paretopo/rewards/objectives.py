@@ -34,7 +34,13 @@ from torch import Tensor
 from lightning_paretopo.advantages import attribution_masks, normalize_rewards
 from lightning_paretopo.advantages.group import as_groups
 from lightning_paretopo.rewards.base import RewardHead, check_tasks
-from lightning_paretopo.rewards.heads import HEADS, Accuracy, Brevity, ToolEfficiency
+from lightning_paretopo.rewards.heads import (
+    HEADS,
+    Accuracy,
+    Brevity,
+    ToolEfficiency,
+    link_answer_formats,
+)
 from lightning_paretopo.rewards.relative import RelativeToolEfficiency
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
@@ -71,6 +77,7 @@ class RewardHeads:
                     f"head of this set that reads nothing itself (have {names}); add an "
                     f"{head.reads!r} head or set the reading head's name of it"
                 )
+        link_answer_formats(heads)  # one reading of final answers for the whole set
         self.heads: tuple[RewardHead, ...] = tuple(heads)
 
     @classmethod
