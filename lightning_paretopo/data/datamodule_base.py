@@ -16,6 +16,11 @@ Contract:
     - ``tools`` (registry names for ``tools.build_tools``) and ``corpus_path`` (the passages the
       search tool indexes, written under ``data_dir`` by ``prepare_data``/``setup`` when
       missing) are set at construction; ``tool_kwargs`` gives ``build_tools`` its arguments.
+      ``tools`` is what every task offers: ``setup`` sets each task's ``tools`` to the tags
+      they answer (``tools.registry.markup_names``: ``retriever`` answers ``search``;
+      ``offer_tools``), whatever its reader or generator put there, so the prompt never offers
+      a tool the rollouts cannot run (``tools: [calculator]`` with GSM8K's reader, whose tasks
+      name ``python``, offers the calculator only).
     - Bad arguments raise ValueError at construction (or in ``setup`` where the data must be
       read first) naming the field and the fix.
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,7 @@ from lightning_paretopo.data.sampler import (
     TaskStreamSampler,
     collate_tasks,
 )
+from lightning_paretopo.tools.registry import markup_names
 from lightning_paretopo.types import TaskExample
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,11 @@ def take_first(
             f"(or pass None to use them all)"
         )
     return tasks[:size]
+
+
+def offer_tools(tasks: list[TaskExample], tools: tuple[str, ...]) -> list[TaskExample]:
+    """``tasks`` with ``tools`` as each one's tools (unchanged tasks are kept as they are)."""
+    return [t if t.tools == tools else replace(t, tools=tools) for t in tasks]
 
 
 def write_atomic(records: list[dict], path: Path) -> Path:
@@ -141,7 +153,9 @@ class TaskDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
             self.write_corpus()
-            self.splits = self._checked(self.build_splits())
+            splits = self._checked(self.build_splits())
+            offered = markup_names(self.tools)
+            self.splits = {name: offer_tools(t, offered) for name, t in splits.items()}
             log.info("%s tasks: %s", self.kind, {name: len(t) for name, t in self.splits.items()})
         if stage in (None, "fit") and self._sampler is None:
             trainer = getattr(self, "trainer", None)

@@ -222,7 +222,8 @@ class FileTaskDataModule(TaskDataModule):
         corpus_source: an IRCoT QA file (with ``contexts``) whose paragraphs become the search
             corpus, written to ``<data_dir>/<file stem>-corpus.jsonl`` when missing.
         corpus_path: a ready passages jsonl (``{"id", "title", "text"}`` per line).
-        tools: tool registry names; None: the kind's default (``KIND_TOOLS``). Use
+        tools: tool registry names; None: the kind's default (``KIND_TOOLS``). Every task
+            offers these (the reader's own choice is replaced; ``TaskDataModule.setup``). Use
             ``["retriever"]`` to answer search calls from a retrieval server instead.
         **kwargs: the common arguments of ``TaskDataModule``.
     """

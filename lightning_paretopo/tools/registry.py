@@ -26,6 +26,15 @@ TOOL_CLASSES: dict[str, type] = {
 }
 
 
+def markup_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The tags (tool names in the markup and the prompt) that registry ``names`` answer, in
+    order, once each: ``("retriever",)`` -> ``("search",)``. Unknown names raise ValueError."""
+    unknown = sorted(set(names) - set(TOOL_CLASSES))
+    if unknown:
+        raise ValueError(f"unknown tools {unknown}; known tools: {', '.join(sorted(TOOL_CLASSES))}")
+    return tuple(dict.fromkeys(TOOL_CLASSES[name].name for name in names))
+
+
 def build_tools(names: list[str], **kwargs: dict[str, Any]) -> dict[str, Tool]:
     """Build the named tools; returns ``{tool.name: tool}``.
 
