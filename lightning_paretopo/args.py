@@ -6,6 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lightning_paretopo.rollout.chat_prompt import (
+    DEFAULT_ANSWER_INSTRUCTION,
+    DEFAULT_SYSTEM_PROMPT,
+    TOOLS_IN,
+    text_argument,
+)
+
 
 def _check(ok: bool, message: str) -> None:
     if not ok:
@@ -42,6 +49,32 @@ class PolicyArgs:
 
 
 @dataclass
+class ChatArgs:
+    """What the chat protocol (rollout.protocol: chat) puts in the system message."""
+
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
+    """The system message's first part (None: none)."""
+    answer_instruction: str | None = DEFAULT_ANSWER_INSTRUCTION
+    """How to write the final answer, after system_prompt; keep it in line with the reward
+    heads' answer_formats (e.g. "End with the final answer as '#### <number>'." for [gsm8k])."""
+    tool_schemas: dict[str, dict[str, Any]] | None = None
+    """Tool name -> JSON schema (OpenAI function format), added to or replacing the defaults
+    (rollout.chat.DEFAULT_TOOL_SCHEMAS); the first required parameter takes the call's text."""
+    tools_in: str = "auto"
+    """Where the schemas go: "template" (the chat template's tools=), "system" (a hermes
+    <tools> block in the system message, as Qwen2.5 writes it) or "auto" (template when it
+    renders tools=, else system; logged at set-up)."""
+
+    def __post_init__(self) -> None:
+        _check(
+            self.tools_in in TOOLS_IN,
+            f"rollout.chat.tools_in must be one of {list(TOOLS_IN)}, got {self.tools_in!r}",
+        )
+        for name, schema in (self.tool_schemas or {}).items():
+            text_argument(name, schema)
+
+
+@dataclass
 class RolloutArgs:
     """How trajectories are sampled."""
 
@@ -49,6 +82,8 @@ class RolloutArgs:
     """G: rollouts per prompt; group statistics are taken over them."""
     protocol: str = "tagged"
     """Tool markup: "tagged" (<calc>..</calc>) or "chat" (hermes <tool_call> via the chat template)."""
+    chat: ChatArgs = field(default_factory=ChatArgs)
+    """System prompt, answer instruction and tool schemas of the chat protocol."""
     max_turns: int = 4
     """Policy turns per trajectory."""
     max_new_tokens: int = 48
@@ -67,6 +102,7 @@ class RolloutArgs:
     Validation takes one per task: it runs often, and its points only draw the curves."""
 
     def __post_init__(self) -> None:
+        self.chat = as_args(ChatArgs, self.chat)
         self._check_budgets()
         _check(
             self.temperature > 0,

@@ -7,7 +7,8 @@ Contract:
       ``loss.kl_beta > 0`` and no LoRA it returns a frozen deep copy as the reference policy;
       with LoRA the reference is the same model with its adapter disabled (None here).
     - ``build_engine(rollout_args, tokenizer, tools)``: the ``RolloutEngine`` with the
-      configured markup (``tagged`` or the tokenizer's ``chat`` template).
+      configured markup (``tagged``, or ``chat``: the tokenizer's template with the system
+      message and tool schemas of ``rollout.chat``, ``chat_protocol``).
     - ``select_tools(tool_args, datamodule)``: the module's own ``tools`` when given, else the
       DataModule's ``tools`` and ``tool_kwargs``, else none.
 
@@ -22,7 +23,7 @@ from typing import Any
 
 import torch
 
-from lightning_paretopo.args import LossArgs, PolicyArgs, RolloutArgs
+from lightning_paretopo.args import ChatArgs, LossArgs, PolicyArgs, RolloutArgs
 from lightning_paretopo.policy.ensure import ensure_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
@@ -55,12 +56,19 @@ def select_tools(tool_args: dict[str, dict[str, Any]] | None, datamodule: Any) -
     return {}
 
 
+def chat_protocol(chat: ChatArgs, tokenizer: Any) -> ChatTemplateProtocol:
+    """The chat protocol of ``rollout.chat`` (decides, and logs, where the schemas go)."""
+    return ChatTemplateProtocol(
+        tokenizer, chat.tool_schemas, chat.system_prompt, chat.answer_instruction, chat.tools_in
+    )
+
+
 def build_engine(
     rollout_args: RolloutArgs, tokenizer: Any, tools: dict[str, Tool]
 ) -> RolloutEngine:
     """The rollout engine of the configured markup, budgets and sampling settings."""
     r = rollout_args
-    protocol = TaggedProtocol() if r.protocol == "tagged" else ChatTemplateProtocol(tokenizer)
+    protocol = TaggedProtocol() if r.protocol == "tagged" else chat_protocol(r.chat, tokenizer)
     return RolloutEngine(
         protocol, tools, r.max_turns, r.max_new_tokens, r.max_total_tokens, r.temperature, r.top_p
     )

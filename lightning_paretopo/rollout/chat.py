@@ -5,7 +5,13 @@ Contract:
   (Qwen2.5 / hermes). ``</tool_call>`` ends the turn; so do ``</answer>`` and EOS.
 - The prompt is ``apply_chat_template([system, user], tools=<schemas of task.tools>,
   add_generation_prompt=True, tokenize=False)``; the engine tokenizes it without adding special
-  tokens (the template carries them).
+  tokens (the template carries them). The system message is ``system_prompt`` then
+  ``answer_instruction`` (both configurable: ``rollout.chat``).
+- Where the schemas go is decided once, at construction (``tools_in``): "template" passes them
+  as ``tools=``; "system" writes them into the system message in the hermes format, as Qwen2.5's
+  template does (``chat_prompt.hermes_tools_block``), for templates that drop ``tools=``
+  (SmolLM2's); "auto" (default) renders with and without ``tools=`` and takes "template" when
+  the template shows them, else "system", and logs (INFO) which.
 - The observation appended after a call is exactly what the template renders for a tool
   message plus the next assistant generation prompt: the string difference between rendering
   ``[system, user, assistant(call), tool(result)]`` with a generation prompt and rendering
@@ -13,8 +19,11 @@ Contract:
   a template whose rendering of earlier turns changes once a tool message follows (e.g. one that
   strips past reasoning) raises ValueError, because the policy's sampled tokens could then not
   be kept as they are.
-- Final answer: ``<answer>...</answer>`` in the assistant text, else the last ``\\boxed{...}``
-  of a turn that ended without a call (braces matched).
+- ``parse_turn``'s "answer" kind and ``extract_answer``: ``<answer>...</answer>`` in the
+  assistant text, else the last ``\\boxed{...}`` of a turn that ended without a call (braces
+  matched). They do not score: the reward heads read the final answer in the formats the
+  config names (``rewards.Accuracy``'s ``answer_formats``), and the engine's ``truncated``
+  means a budget cut, whatever the answer's format.
 - Bad JSON (including JSON nested too deeply or an integer too long for Python), a missing or
   non-string "name", an unknown tool name, or missing arguments give an "invalid" turn with an
   error observation: ``parse_turn`` never raises, and takes time linear in the text.
@@ -28,20 +37,28 @@ only on the preceding assistant message (Qwen2.5, hermes).
 from __future__ import annotations
 
 import json
+import logging
 import operator
 from collections.abc import Mapping
 from itertools import accumulate, repeat
 from typing import Any
 
+from lightning_paretopo.rollout.chat_prompt import (
+    DEFAULT_ANSWER_INSTRUCTION,
+    DEFAULT_SYSTEM_PROMPT,
+    TOOLS_IN,
+    hermes_tools_block,
+    system_text,
+    template_renders_tools,
+    text_argument,
+)
 from lightning_paretopo.rollout.markup import ParsedTurn, first_stop, observation_text
 from lightning_paretopo.tools.base import ToolResult
 from lightning_paretopo.types import TaskExample
 
+log = logging.getLogger(__name__)
+
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful assistant. Call a tool when it helps. "
-    "Put the final answer in <answer></answer>."
-)
 
 
 def _schema(name: str, description: str, arg: str, arg_description: str) -> dict[str, Any]:
@@ -113,10 +130,15 @@ class ChatTemplateProtocol:
     """Tool calls as ``<tool_call>{json}</tool_call>``, rendered with the chat template.
 
     Args:
-        tokenizer: a tokenizer whose chat template supports ``tools=`` and the "tool" role.
-        tool_schemas: tool name -> JSON schema; default ``DEFAULT_TOOL_SCHEMAS``. Each schema's
-            first required parameter is the tool's text argument.
-        system_prompt: system message text, or None for the template's default.
+        tokenizer: a tokenizer with a chat template that renders the "tool" role.
+        tool_schemas: tool name -> JSON schema (OpenAI function format), added to (or
+            replacing) ``DEFAULT_TOOL_SCHEMAS``. Each schema's first required parameter is the
+            tool's text argument.
+        system_prompt: the system message's first part; None (with no answer instruction
+            and no schemas in it) leaves the system message to the template.
+        answer_instruction: how to write the final answer, after ``system_prompt``; keep it in
+            line with the heads' ``answer_formats``. None: no instruction.
+        tools_in: "auto", "template" or "system" (module docstring).
     """
 
     add_special_tokens_to_prompt = False
@@ -126,28 +148,44 @@ class ChatTemplateProtocol:
         tokenizer: Any,
         tool_schemas: Mapping[str, dict[str, Any]] | None = None,
         system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+        answer_instruction: str | None = DEFAULT_ANSWER_INSTRUCTION,
+        tools_in: str = "auto",
     ) -> None:
         if getattr(tokenizer, "chat_template", None) is None:
             raise ValueError("tokenizer has no chat_template; use TaggedProtocol or set one")
+        if tools_in not in TOOLS_IN:
+            raise ValueError(f"rollout.chat.tools_in must be one of {TOOLS_IN}, got {tools_in!r}")
         self.tokenizer = tokenizer
-        self.tool_schemas = dict(DEFAULT_TOOL_SCHEMAS if tool_schemas is None else tool_schemas)
+        self.tool_schemas = {**DEFAULT_TOOL_SCHEMAS, **(tool_schemas or {})}
         self.system_prompt = system_prompt
+        self.answer_instruction = answer_instruction
         self._arg_names = {
-            name: schema["function"]["parameters"]["required"][0]
-            for name, schema in self.tool_schemas.items()
+            name: text_argument(name, schema) for name, schema in self.tool_schemas.items()
         }
+        self.tools_in = self._resolve_tools_in(tools_in)
+
+    def _resolve_tools_in(self, tools_in: str) -> str:
+        """``tools_in`` with "auto" decided by rendering the template (and logged)."""
+        why = "set by rollout.chat.tools_in"
+        if tools_in == "auto":
+            schemas = list(self.tool_schemas.values())
+            shown = template_renders_tools(self.tokenizer, self._messages("Q", []), schemas)
+            tools_in = "template" if shown else "system"
+            why = "the chat template " + ("renders tools=" if shown else "ignores tools=")
+        where = "the chat template (tools=)" if tools_in == "template" else "the system prompt"
+        log.info("chat protocol: tool schemas go in %s: %s", where, why)
+        return tools_in
 
     @property
     def stop_strings(self) -> list[str]:
         """``</tool_call>`` and ``</answer>`` (EOS, e.g. ``<|im_end|>``, is the engine's)."""
         return [CALL_CLOSE, "</answer>"]
 
-    def _messages(self, prompt: str) -> list[dict[str, str]]:
-        head = (
-            []
-            if self.system_prompt is None
-            else [{"role": "system", "content": self.system_prompt}]
-        )
+    def _messages(self, prompt: str, tools: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+        """[system?, user]; the hermes block joins the system text when tools go there."""
+        block = hermes_tools_block(tools) if tools and self.tools_in == "system" else None
+        system = system_text(self.system_prompt, self.answer_instruction, block)
+        head = [] if system is None else [{"role": "system", "content": system}]
         return [*head, {"role": "user", "content": prompt}]
 
     def _render(self, messages: list[dict[str, str]], tools: list[dict[str, Any]] | None) -> str:
@@ -160,7 +198,8 @@ class ChatTemplateProtocol:
         if tokenizer is not None and tokenizer is not self.tokenizer:
             raise ValueError("tokenizer must be the one this ChatTemplateProtocol was built with")
         tools = [self.tool_schemas[t] for t in task.tools if t in self.tool_schemas] or None
-        return self._render(self._messages(task.prompt), tools)
+        messages = self._messages(task.prompt, tools)
+        return self._render(messages, tools if self.tools_in == "template" else None)
 
     def format_call(self, tool_name: str, arguments: str) -> str:
         """``<tool_call>\\n{"name": ..., "arguments": {<arg>: arguments}}\\n</tool_call>``."""
@@ -173,7 +212,7 @@ class ChatTemplateProtocol:
         """The template's tool message plus the next assistant generation prompt."""
         call = self.format_call(tool_name, "x") if tool_name in self._arg_names else "call"
         text = observation_text(result)
-        base = self._messages("Q")
+        base = self._messages("Q", None)
         prefix = self._render(base, None) + call
         tool_msg = {"role": "tool", "name": tool_name or "unknown", "content": text}
         full = self._render([*base, {"role": "assistant", "content": call}, tool_msg], None)

@@ -50,7 +50,7 @@ def chat_tok():
 
 @pytest.fixture
 def proto(chat_tok):
-    return ChatTemplateProtocol(chat_tok, system_prompt="Be brief.")
+    return ChatTemplateProtocol(chat_tok, system_prompt="Be brief.", answer_instruction=None)
 
 
 def test_prompt_offers_the_task_tools(proto):
