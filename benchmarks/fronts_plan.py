@@ -44,9 +44,11 @@ TASKS: dict[str, list[str]] = {
     ],
 }  # fmt: skip
 COMPARISON = [
-    "paretopo", "paretopo_hv_gradient", "paretopo_paper", "stage2_only", "accuracy_only",
-    "static_80_20", "static_50_50", "gdpo", "otc",
+    "paretopo_rank", "paretopo_hv_gradient", "paretopo_point_hvg", "paretopo_paper",
+    "stage2_only", "accuracy_only", "static_80_20", "static_50_50", "gdpo", "otc",
 ]  # fmt: skip
+"""Every ParetoPO variant with its options written out (docs/simulate.md chose the three):
+``paretopo_rank`` is ALGORITHM.md v2's defaults (gated, rank, archive)."""
 V1 = [
     "paretopo", "stage1_only", "stage2_only", "accuracy_only", "static_80_20", "static_50_50",
     "static_20_80", "gdpo", "otc", "hv_meta",

@@ -67,7 +67,7 @@ from benchmarks.sim_tiers import (  # noqa: E402
 from lightning_paretopo.advantages import attribution_masks  # noqa: E402
 from lightning_paretopo.args import MethodArgs, Stage1Args, Stage2Args  # noqa: E402
 from lightning_paretopo.callbacks.stage_switch import StageSwitch  # noqa: E402
-from lightning_paretopo.methods import AdvantageInputs, method_advantages  # noqa: E402
+from lightning_paretopo.methods import AdvantageInputs, get_method, method_advantages  # noqa: E402
 from lightning_paretopo.pareto import HypervolumeWeights, nan_mean_point  # noqa: E402
 from lightning_paretopo.rewards import Accuracy, ToolEfficiency  # noqa: E402
 
@@ -228,12 +228,12 @@ def train(
     attributions, gated = _objectives()
     gen = torch.Generator().manual_seed(seed)
     theta = model.theta0.clone()  # [T, 4]
-    switching = args.name in ("paretopo", "paretopo_paper")
-    dynamic = args.name in ("paretopo", "stage1_only")
+    declared = get_method(args.name)  # the method's declaration (methods/catalog.py)
+    switching, dynamic = declared.switches, declared.weights == "dynamic"
     hv_w = _hv_weights(args) if dynamic or switching else None
-    paper = args.name == "paretopo_paper"
+    paper = declared.hv_gain
     meta = SmoothedHVGain(2, getattr(args.stage1, "meta_gamma", 0.9)) if paper else None
-    w = args.weights or ([0.6, 0.4] if paper else [0.5, 0.5])
+    w = args.weights or list(declared.default_weights or (0.5, 0.5))
     static = torch.tensor(w, dtype=torch.float64) / sum(w)
     stage = 2 if args.name == "stage2_only" else 1
     init = args.stage1.init_weights or [0.5, 0.5]

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_method_groups_and_blocks() -> None:
     assert expand_methods(["comparison"]) == COMPARISON
-    assert COMPARISON == ["paretopo", "paretopo_hv_gradient", "paretopo_paper", "stage2_only", "accuracy_only", "static_80_20", "static_50_50", "gdpo", "otc"]  # fmt: skip
+    assert COMPARISON == ["paretopo_rank", "paretopo_hv_gradient", "paretopo_point_hvg", "paretopo_paper", "stage2_only", "accuracy_only", "static_80_20", "static_50_50", "gdpo", "otc"]  # fmt: skip
     assert expand_methods(["v1"]) == expand_methods(["all"]) == V1
     assert expand_methods(["otc", "ablations", "otc"]) == ["otc", *ABLATIONS]
     with pytest.raises(ValueError, match="unknown method 'nope'"):
