@@ -34,7 +34,7 @@ looked up in stage2, stage1, then the method). ALGORITHM v2's options are discov
 time: a label whose option the library does not have yet is reported as unavailable, not run.
 The v1 labels (``paretopo``, ``stage2_only``, ...) pin v2's new options to their v1 values
 (``V1_PINS``: dominance pareto, score rank, anchor archive), so they are the methods the real v1
-runs of docs/results.md trained; ``paretopo:dominance=gated`` is v2's default.
+runs of docs/results-v1.md trained; ``paretopo:dominance=gated`` is v2's default.
 
 Deliberately not modelled: see ``sim_tiers.py``; also no learning-rate schedule, no Adam,
 no shared parameters between tiers (a real network generalises across them).
@@ -109,8 +109,8 @@ V2_CANDIDATES = [
     "stage2_only:dominance=gated",
     "stage2_only:score=hv_gradient",
 ]
-CLEAR_GAP = 0.01  # a real HV gap above the typical seed std of docs/results.md (~0.01)
-# docs/results.md (v1): mean per-run test HV over 3 seeds.
+CLEAR_GAP = 0.01  # a real HV gap above the typical seed std of docs/results-v1.md (~0.01)
+# docs/results-v1.md (v1): mean per-run test HV over 3 seeds.
 REAL_V1 = {
     "arith": {"paretopo": 0.796, "stage1_only": 0.784, "stage2_only": 0.798,
               "accuracy_only": 0.705, "static_80_20": 0.794, "static_50_50": 0.797,
@@ -327,7 +327,7 @@ def run_task(
 
 
 def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
-    """The task's table (mean ± std over seeds) and its ordering against docs/results.md."""
+    """The task's table (mean ± std over seeds) and its ordering against docs/results-v1.md."""
     acc0, calls0, eff0 = expected_point(model, model.theta0)
     lines = [
         f"Start point (exact, from the table): accuracy {acc0:.3f}, calls {calls0:.3f}, "
@@ -360,7 +360,7 @@ def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
                     clear, clear_agree = clear + 1, clear_agree + same
         lines += [
             "",
-            f"Against docs/results.md ({len(shared)} v1 methods): Spearman rho "
+            f"Against docs/results-v1.md ({len(shared)} v1 methods): Spearman rho "
             f"{spearman(sim, real):.2f}; {agree}/{total} method pairs ordered as in the real "
             f"runs; {clear_agree}/{clear} of the pairs whose real HVs differ by more than "
             f"{CLEAR_GAP}. Sim order: {', '.join(k for _, k in sorted(zip(sim, shared, strict=True), reverse=True))}.",
