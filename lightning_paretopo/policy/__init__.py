@@ -1,7 +1,8 @@
 """Policies: loading any causal LM, the tiny policy this project trains, and its warm start.
 
     tiny.py         character tokenizer + tiny Llama config, saved in Hugging Face format
-    loading.py      ``load_policy``: hub id or path, LoRA (peft), 4-bit QLoRA (bitsandbytes)
+    loading.py      ``load_policy``: hub id or path (or a GGUF file in it), LoRA (peft), 4-bit
+    convert.py      GGUF -> a plain local HF directory (``make smollm2``: SmolLM2-135M-Instruct)
     traces.py       warm-start traces built with the real markup and tools
     task_traces.py  per task (arith, kbqa): problems, tools, behaviour mix, fact text
     batches.py      traces -> padded or packed training batches with a policy-token loss mask

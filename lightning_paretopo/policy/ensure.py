@@ -4,7 +4,9 @@
 like a local directory, does not exist, and a warm-start config is given, it runs
 ``python -m lightning_paretopo fit --config <warmstart> --model.init_args.output_dir=<path>``
 in a child process (its own Trainer, progress bar and logs), then checks the policy is there.
-A hub id (``org/name``) is never touched. Deliberately not done: no locking between concurrent
+A hub id (``org/name``) is never touched. With ``gguf_file`` the policy is that file inside
+``name_or_path``: a local one must exist (ValueError naming ``policy.gguf_file``), and no warm
+start runs. Deliberately not done: no locking between concurrent
 runs that need the same missing policy (start one first).
 """
 
@@ -25,7 +27,7 @@ def is_local_path(name_or_path: str) -> bool:
     return name_or_path.startswith(LOCAL_PREFIXES) or Path(name_or_path).exists()
 
 
-def ensure_policy(name_or_path: str, warmstart: str | None) -> bool:
+def ensure_policy(name_or_path: str, warmstart: str | None, gguf_file: str | None = None) -> bool:
     """Warm-start the policy into ``name_or_path`` when it is a missing local directory.
 
     Returns:
@@ -36,6 +38,13 @@ def ensure_policy(name_or_path: str, warmstart: str | None) -> bool:
             did not produce it.
     """
     path = Path(name_or_path).expanduser()
+    if gguf_file is not None:
+        if is_local_path(name_or_path) and not (path / gguf_file).is_file():
+            raise ValueError(
+                f"policy.gguf_file: {path / gguf_file} not found; for SmolLM2 run `make smollm2` "
+                "and point policy.name_or_path at the converted directory instead"
+            )
+        return False
     if not is_local_path(name_or_path) or (path / "config.json").is_file():
         return False
     if warmstart is None:

@@ -1,13 +1,16 @@
-"""Load any Hugging Face causal LM as a policy: by hub id or local path, optionally with LoRA
-(peft) and 4-bit QLoRA (bitsandbytes).
+"""Load any Hugging Face causal LM as a policy: by hub id or local path, optionally from a GGUF
+file, with LoRA (peft) and 4-bit QLoRA (bitsandbytes).
 
 Contract:
-    ``load_policy(name_or_path, dtype, lora, load_in_4bit, trust_remote_code)`` returns
-    ``(model, tokenizer)``. The tokenizer always has a pad token (EOS is reused when the
+    ``load_policy(name_or_path, dtype, lora, load_in_4bit, trust_remote_code, gguf_file)``
+    returns ``(model, tokenizer)``. The tokenizer always has a pad token (EOS is reused when the
     checkpoint has none) and pads on the left, for batched generation. With ``lora`` the model is
     a ``PeftModel`` whose only trainable parameters are the adapters; the reference policy is the
     same model under ``model.disable_adapter()``. ``name_or_path="tiny"`` builds a fresh tiny
-    policy (``policy.tiny``) in memory.
+    policy (``policy.tiny``) in memory. With ``gguf_file`` (a file inside ``name_or_path``, as
+    transformers' ``gguf_file=``; needs the ``gguf`` package) model and tokenizer come from that
+    file, the weights dequantised to ``dtype``; such a model cannot be ``save_pretrained``
+    (transformers 5.x), so ``policy.convert`` writes a plain directory from it to train from.
 
 The bitsandbytes CPU trap (measured with bitsandbytes 0.50.2, torch 2.13 CPU; only on CPUs with
 AVX-512 BF16, where bitsandbytes has a packed inference kernel; AVX2-only CPUs are unaffected): a
@@ -84,14 +87,26 @@ def _quantization_config(compute_dtype: torch.dtype) -> Any:
     )
 
 
-def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> Any:
-    """The tokenizer of a checkpoint, with a pad token and left padding."""
+def _gguf_kwargs(gguf_file: str | None) -> dict[str, Any]:
+    return {} if gguf_file is None else {"gguf_file": gguf_file}
+
+
+def load_tokenizer(
+    name_or_path: str, trust_remote_code: bool = False, gguf_file: str | None = None
+) -> Any:
+    """The tokenizer of a checkpoint (or of its GGUF file), with a pad token and left padding.
+
+    ``padding_side`` goes to the constructor: set afterwards, transformers 5.x does not save it.
+    """
     if name_or_path == "tiny":
         from lightning_paretopo.policy.tiny import build_tiny_tokenizer
 
         return build_tiny_tokenizer()
     tokenizer = AutoTokenizer.from_pretrained(
-        name_or_path, trust_remote_code=trust_remote_code, padding_side="left"
+        name_or_path,
+        trust_remote_code=trust_remote_code,
+        padding_side="left",
+        **_gguf_kwargs(gguf_file),
     )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -104,6 +119,7 @@ def load_policy(
     lora: dict[str, Any] | None = None,
     load_in_4bit: bool = False,
     trust_remote_code: bool = False,
+    gguf_file: str | None = None,
 ) -> tuple[PreTrainedModel, Any]:
     """Load a causal LM and its tokenizer as a policy.
 
@@ -113,7 +129,8 @@ def load_policy(
         lora: LoRA settings (``r``, ``lora_alpha``, ``lora_dropout``, ``target_modules``, ...);
             None trains the full model.
         load_in_4bit: quantise the base weights to NF4 (QLoRA); requires ``lora``.
-        trust_remote_code: forwarded to ``from_pretrained``.
+        trust_remote_code: forwarded to ``from_pretrained`` (model and tokenizer).
+        gguf_file: a GGUF file inside ``name_or_path`` to load (dequantised to ``dtype``).
 
     Returns:
         (model, tokenizer). The model is in train mode.
@@ -121,7 +138,9 @@ def load_policy(
     torch_dtype = resolve_dtype(dtype)
     if load_in_4bit and lora is None:
         raise ValueError("load_in_4bit=True needs lora (4-bit base weights cannot be trained)")
-    tokenizer = load_tokenizer(name_or_path, trust_remote_code)
+    if gguf_file is not None and (name_or_path == "tiny" or load_in_4bit):
+        raise ValueError("gguf_file cannot be combined with name_or_path='tiny' or load_in_4bit")
+    tokenizer = load_tokenizer(name_or_path, trust_remote_code, gguf_file)
     if name_or_path == "tiny":
         if load_in_4bit:
             raise ValueError("load_in_4bit is not supported for name_or_path='tiny'; save it first")
@@ -131,6 +150,7 @@ def load_policy(
         model = model.to(torch_dtype)
     else:
         kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+        kwargs |= _gguf_kwargs(gguf_file)
         if load_in_4bit:
             kwargs["quantization_config"] = _quantization_config(torch_dtype)
         model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
