@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import json
 import math
 import statistics
 import sys
@@ -55,7 +56,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run without an install
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run without an install
 
 from benchmarks.sim_tiers import (  # noqa: E402
     MAX_TURNS,
@@ -326,8 +328,53 @@ def run_task(
     return results, failed
 
 
-def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
-    """The task's table (mean ± std over seeds) and its ordering against docs/results-v1.md."""
+def ordering(results: dict, real: dict[str, float], source: str, what: str) -> list[str]:
+    """Lines comparing the sim's mean HV order with ``real`` {sim label: real mean HV}."""
+    shared = [k for k in real if k in results]
+    if len(shared) < 3:
+        return []
+    sim = [statistics.mean(r["hv"] for r in results[k]) for k in shared]
+    reals = [real[k] for k in shared]
+    agree = total = clear_agree = clear = 0
+    for i in range(len(shared)):
+        for j in range(i + 1, len(shared)):
+            same = (sim[i] - sim[j]) * (reals[i] - reals[j]) > 0
+            total, agree = total + 1, agree + same
+            if abs(reals[i] - reals[j]) > CLEAR_GAP:
+                clear, clear_agree = clear + 1, clear_agree + same
+    order = ", ".join(k for _, k in sorted(zip(sim, shared, strict=True), reverse=True))
+    return [
+        "",
+        f"Against {source} ({len(shared)} {what}): Spearman rho {spearman(sim, reals):.2f}; "
+        f"{agree}/{total} method pairs ordered as in the real runs; {clear_agree}/{clear} of "
+        f"the pairs whose real HVs differ by more than {CLEAR_GAP}. Sim order: {order}.",
+    ]
+
+
+# A benchmark record's method label -> the sim label that trains the same method (the blocks
+# run ALGORITHM v2's defaults, so stage2_only there is gated).
+RECORD_LABELS = {
+    "paretopo_rank": "paretopo:dominance=gated",
+    "paretopo_hv_gradient": "paretopo:score=hv_gradient",
+    "paretopo_point_hvg": "paretopo:anchor=point,score=hv_gradient",
+    "stage2_only": "stage2_only:dominance=gated",
+}
+
+
+def records_hv(records_dir: Path, task: str) -> dict[str, float]:
+    """{sim label: mean final test HV} of the task's benchmark records ({} without any)."""
+    per: dict[str, list[float]] = {}
+    for path in sorted((records_dir / task).glob("s*/*.json")):
+        record = json.loads(path.read_text())
+        per.setdefault(record["method"], []).append(record["final"]["hv"])
+    return {RECORD_LABELS.get(m, m): statistics.mean(v) for m, v in per.items()}
+
+
+def markdown(
+    task: str, model: TierModel, results: dict, steps: int, real_v2: dict | None = None
+) -> str:
+    """The task's table (mean ± std over seeds) and its ordering against the real runs (v1's,
+    and the benchmark records' ``real_v2`` {sim label: mean HV} when given)."""
     acc0, calls0, eff0 = expected_point(model, model.theta0)
     lines = [
         f"Start point (exact, from the table): accuracy {acc0:.3f}, calls {calls0:.3f}, "
@@ -347,24 +394,8 @@ def markdown(task: str, model: TierModel, results: dict, steps: int) -> str:
         if base != label and base in results and runs == results[base]:
             cells[-1] += f" (= `{base}` bit for bit)"
         lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
-    shared = [k for k in REAL_V1.get(task, {}) if k in results]
-    if len(shared) >= 3:
-        sim = [statistics.mean(r["hv"] for r in results[k]) for k in shared]
-        real = [REAL_V1[task][k] for k in shared]
-        agree = total = clear_agree = clear = 0
-        for i in range(len(shared)):
-            for j in range(i + 1, len(shared)):
-                same = (sim[i] - sim[j]) * (real[i] - real[j]) > 0
-                total, agree = total + 1, agree + same
-                if abs(real[i] - real[j]) > CLEAR_GAP:
-                    clear, clear_agree = clear + 1, clear_agree + same
-        lines += [
-            "",
-            f"Against docs/results-v1.md ({len(shared)} v1 methods): Spearman rho "
-            f"{spearman(sim, real):.2f}; {agree}/{total} method pairs ordered as in the real "
-            f"runs; {clear_agree}/{clear} of the pairs whose real HVs differ by more than "
-            f"{CLEAR_GAP}. Sim order: {', '.join(k for _, k in sorted(zip(sim, shared, strict=True), reverse=True))}.",
-        ]
+    lines += ordering(results, REAL_V1.get(task, {}), "docs/results-v1.md", "v1 methods")
+    lines += ordering(results, real_v2 or {}, "benchmarks/records", "methods, mean over seeds")
     return "\n".join(lines)
 
 
@@ -380,6 +411,10 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     p.add_argument("--methods", nargs="+", default=None, help="labels; default: v1 + v2 found")
     p.add_argument("--table", default=None, help="a warmstart_eval.md (one task only)")
+    p.add_argument(
+        "--records", type=Path, default=REPO / "benchmarks" / "records",
+        help="benchmark records to compare the ordering with",
+    )  # fmt: skip
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     tasks = list(TASKS) if a.task == "all" else [a.task]
@@ -398,7 +433,7 @@ def main(argv: list[str] | None = None) -> None:
         B = TASKS[task]["batch_size"]
         print(f"## {task} ({source}; {B} x {GROUP_SIZE} rollouts, {a.steps} steps, "
               f"{a.seeds} seeds; {time.perf_counter() - start:.1f} s)\n")  # fmt: skip
-        print(markdown(task, model, results, a.steps))
+        print(markdown(task, model, results, a.steps, records_hv(a.records, task)))
         for label, why in {**missing, **failed}.items():
             print(f"\n- `{label}` not run: {why}")
         print()

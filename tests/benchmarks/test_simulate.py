@@ -147,3 +147,27 @@ def test_tradeoff_tasks_are_arith_easy_and_medium_with_their_budget() -> None:
     assert (acc4, calls4) == (acc8, calls8)
     assert eff4 == pytest.approx(1 - calls4 / 4, abs=1e-6)  # m <= 4 turns: never clipped
     assert eff8 == pytest.approx(1 - calls8 / 8, abs=1e-6)
+
+
+def test_ordering_against_benchmark_records(tmp_path) -> None:
+    import json
+
+    results = {
+        "static_50_50": [{"hv": 0.8}, {"hv": 0.8}],
+        "paretopo:anchor=point,score=hv_gradient": [{"hv": 0.7}],
+        "otc": [{"hv": 0.6}],
+    }
+    for seed, (method, hv) in enumerate(
+        [("static_50_50", 0.5), ("paretopo_point_hvg", 0.9), ("otc", 0.4), ("otc", 0.2)]
+    ):
+        path = tmp_path / "tradeoff" / f"s{seed}" / f"{method}.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"method": method, "final": {"hv": hv}}))
+    real = simulate.records_hv(tmp_path, "tradeoff")
+    assert real == pytest.approx(
+        {"static_50_50": 0.5, "paretopo:anchor=point,score=hv_gradient": 0.9, "otc": 0.3}
+    )
+    (line,) = [x for x in simulate.ordering(results, real, "records", "methods") if x]
+    # real order: point_hvg > static > otc; sim: static > point_hvg > otc -> 2 of 3 pairs agree
+    assert "2/3 method pairs ordered as in the real runs" in line
+    assert simulate.records_hv(tmp_path, "kbqa") == {}
