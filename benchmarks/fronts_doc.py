@@ -40,6 +40,7 @@ from benchmarks.fronts_report import (
     select,
     warm_start_line,
 )
+from benchmarks.fronts_val import render_validation
 from benchmarks.paired import render_across, render_paired_table
 from benchmarks.provenance import describe_machine, machine_info
 from benchmarks.records import default_records_dir, load_records
@@ -130,8 +131,22 @@ def task_section(task: str, records: list[dict[str, Any]], figures: Path, where:
     return "\n".join(parts + ([switches, ""] if switches else []))
 
 
+VAL_CAPTION = (
+    "Each cell is the run's val/hv at its last validation (the hypervolume of the "
+    "non-dominated set of its validation points; val split, 128 problems x 1 sample per "
+    "validation), mean over seeds. It keeps a run's best validation points, so a run that "
+    "collapsed late still shows its earlier ones. Defaults are chosen on this table, never on "
+    "the test points above."
+)
+
+
 def render_document(
-    sections: list[str], across: str, report_cmd: str, discussion: str, where: str
+    sections: list[str],
+    across: str,
+    report_cmd: str,
+    discussion: str,
+    where: str,
+    validation: str = "",
 ) -> str:
     """The whole document; ``where`` is the records directory (repo-relative if inside)."""
     lines = [
@@ -157,6 +172,11 @@ def render_document(
         "",
         *(sections or ["No records yet: no block has been run and recorded.", ""]),
         *(["## Across tasks", "", across, ""] if across else []),
+        *(
+            ["## Validation (what the defaults are chosen on)", "", VAL_CAPTION, "", validation, ""]
+            if validation
+            else []
+        ),
         "## Discussion",
         "",
         DISCUSSION_START,
@@ -186,8 +206,9 @@ def cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     sections = [task_section(t, rs, figures, where) for t, rs in tasks.items()]
     old = args.out.read_text() if args.out.exists() else None
     report_cmd = shlex.join(["python", "benchmarks/fronts.py", *argv])
-    across = render_across(tasks, ORDER)
-    text = render_document(sections, across, report_cmd, kept_discussion(old), where)
+    across, validation = render_across(tasks, ORDER), render_validation(tasks, ORDER)
+    discussion = kept_discussion(old)
+    text = render_document(sections, across, report_cmd, discussion, where, validation)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(
