@@ -3,10 +3,11 @@
 Contract, per turn (at most ``max_turns``):
 1. every active row samples one action with ``sample_turn`` (batched, left-padded, KV cache on)
    until a stop string of the markup, EOS, or its budget ``min(max_new_tokens,
-   max_total_tokens - len(row))``. The KV cache is kept across turns (finished rows are
-   dropped from it) and only the new tokens are fed: the last sampled token and the
-   observation. ``reuse_cache=False`` (or a cache without ``batch_select_indices``) prefills
-   the grown context again instead;
+   max_total_tokens - len(row))``. A row whose trajectory ends with this turn leaves the decode
+   batch as soon as it stops (``drop_finished``; the sampled tokens are the same either way).
+   The KV cache is kept across turns (finished rows are dropped from it) and only the new
+   tokens are fed: the last sampled token and the observation. ``reuse_cache=False`` (or a
+   cache without ``batch_select_indices``) prefills the grown context again instead;
 2. each turn is parsed with ``protocol.parse_turn``; the well-formed calls of all rows run
    concurrently through ``run_tool_calls``; a malformed call gets an error ``ToolResult``.
    Model output never stops a batch: a parser that raises on a row's turn, or a tool that
@@ -33,20 +34,20 @@ with ``torch.manual_seed``). The engine runs under ``torch.no_grad()`` and never
 ``model.eval()`` / ``model.train()``: the caller chooses the mode (QLoRA on CPU must stay in
 train mode during rollouts, see ``policy/``); in train mode any dropout is active while sampling.
 
-Deliberately not done: no pruning of finished rows inside a turn (they ride along until the
-turn's last row stops), no streaming, no speculative decoding.
+Deliberately not done: a row that stops on a tool call rides along (masked) until the turn's
+last row stops, since its cache is needed next turn; no streaming, no speculative decoding.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from lightning_paretopo.rollout.markup import MarkupProtocol, ParsedTurn
+from lightning_paretopo.rollout.rows import Row, collate, is_call
 from lightning_paretopo.rollout.sampling import (
     DecodeState,
     SamplingConfig,
@@ -61,25 +62,6 @@ log = logging.getLogger(__name__)
 
 #: ``ToolResult.error`` of a turn whose parser ("parse_error") or tool ("tool_error") raised.
 CAUGHT_ERRORS = frozenset({"parse_error", "tool_error"})
-
-
-@dataclass
-class _Row:
-    """Mutable state of one trajectory while it is being rolled out."""
-
-    ids: list[int]
-    prompt_length: int
-    mask: list[int] = field(default_factory=list)
-    pending: list[int] = field(default_factory=list)  # tokens not yet in the KV cache
-    turns: list[TurnSpan] = field(default_factory=list)
-    tool_calls: int = 0
-    invalid_calls: int = 0
-    errors: int = 0  # exceptions caught in its parsing or tool calls
-    ended: bool = False  # ended by itself, not at a budget (``truncated`` is its negation)
-    done: bool = False
-
-    def __post_init__(self) -> None:
-        self.mask = [0] * len(self.ids)
 
 
 class RolloutEngine:
@@ -99,6 +81,8 @@ class RolloutEngine:
             ``generation_config.eos_token_id``; ``[]`` never stops on EOS (benchmarks).
         reuse_cache: keep each row's KV cache across turns and feed only the new tokens;
             False prefills the whole grown context every turn (slower, same tokens).
+        drop_finished: drop a row from the decode batch as soon as its trajectory ends inside
+            a turn; False keeps it riding along, masked, to the turn's end (slower, same tokens).
     """
 
     def __init__(
@@ -114,6 +98,7 @@ class RolloutEngine:
         tool_workers: int = 8,
         eos_token_ids: Sequence[int] | None = None,
         reuse_cache: bool = True,
+        drop_finished: bool = True,
     ) -> None:
         for name, value in [("max_turns", max_turns), ("max_new_tokens", max_new_tokens)]:
             if value < 1:
@@ -135,6 +120,7 @@ class RolloutEngine:
         self.tool_workers = tool_workers
         self.eos_token_ids = None if eos_token_ids is None else list(eos_token_ids)
         self.reuse_cache = reuse_cache
+        self.drop_finished = drop_finished
 
     def _eos_ids(self, model: torch.nn.Module, tokenizer: Any) -> set[int]:
         if self.eos_token_ids is not None:
@@ -144,7 +130,7 @@ class RolloutEngine:
         ids.update([gen_eos] if isinstance(gen_eos, int) else (gen_eos or []))
         return ids
 
-    def _start_rows(self, tokenizer: Any, tasks: list[TaskExample], group_size: int) -> list[_Row]:
+    def _start_rows(self, tokenizer: Any, tasks: list[TaskExample], group_size: int) -> list[Row]:
         rows = []
         for task in tasks:
             text = self.protocol.render_prompt(task, tokenizer)
@@ -152,7 +138,7 @@ class RolloutEngine:
             ids = tokenizer(text, add_special_tokens=add)["input_ids"]
             if len(ids) >= self.max_total_tokens:
                 log.warning("task %s: prompt of %d tokens >= max_total_tokens", task.id, len(ids))
-            rows.extend(_Row(ids=list(ids), prompt_length=len(ids)) for _ in range(group_size))
+            rows.extend(Row(ids=list(ids), prompt_length=len(ids)) for _ in range(group_size))
         for row in rows:
             row.done = row.prompt_length >= self.max_total_tokens
         return rows
@@ -182,6 +168,7 @@ class RolloutEngine:
             if not active:
                 break
             budgets = [min(self.max_new_tokens, self.max_total_tokens - len(r.ids)) for r in active]
+            last, parsed = turn == self.max_turns - 1, {}
             outs, state = sample_turn(
                 model,
                 [r.ids if state is None else r.pending for r in active],
@@ -192,17 +179,44 @@ class RolloutEngine:
                 self.sampling,
                 generator,
                 state,
+                self._ends(tokenizer, eos_ids, last, parsed) if self.drop_finished else None,
             )
-            self._finish_turn(tokenizer, active, outs, eos_ids, last=turn == self.max_turns - 1)
+            self._finish_turn(tokenizer, active, outs, eos_ids, last, parsed)
             keep = [i for i, row in enumerate(active) if not row.done]
-            state = state.select(keep) if self.reuse_cache and keep else None
-        return self._collate(tokenizer, rows, group_size)
+            state = self._next_state(state, keep)
+        return collate(tokenizer, rows, group_size)
+
+    def _ends(self, tokenizer: Any, eos_ids: set[int], last: bool, parsed: dict) -> Any:
+        """``sample_turn``'s ``ends``: whether a row's trajectory ends with the turn it just
+        sampled, decided as ``_finish_turn`` decides it (parses are kept in ``parsed``)."""
+
+        def ends(ids: list[int], reason: str) -> bool:
+            if last or reason == "eos":
+                return True
+            parsed[tuple(ids)] = self._parse(tokenizer, ids, eos_ids)
+            return not is_call(parsed[tuple(ids)][0])
+
+        return ends
+
+    def _next_state(self, state: DecodeState, keep: list[int]) -> DecodeState | None:
+        """The cache of the active rows ``keep`` for the next turn, or None to prefill again
+        (``reuse_cache`` off, no row left, or a kept row not in the cache)."""
+        where = {row: pos for pos, row in enumerate(state.rows)}
+        if not (self.reuse_cache and keep and all(i in where for i in keep)):
+            return None
+        return state.select([where[i] for i in keep])
 
     def _parse_and_run(
-        self, tokenizer: Any, outs: list[tuple[list[int], str]], eos_ids: set[int]
+        self,
+        tokenizer: Any,
+        outs: list[tuple[list[int], str]],
+        eos_ids: set[int],
+        parsed: dict | None = None,
     ) -> list[tuple[ParsedTurn, ToolResult]]:
-        """Parse each sampled turn; run all well-formed calls concurrently."""
-        parsed = [self._parse(tokenizer, ids, eos_ids) for ids, _ in outs]
+        """Parse each sampled turn (or take its parse from ``parsed``); run all well-formed
+        calls concurrently."""
+        known = parsed or {}
+        parsed = [known.get(tuple(ids)) or self._parse(tokenizer, ids, eos_ids) for ids, _ in outs]
         turns = [turn for turn, _ in parsed]
         calls = [i for i, turn in enumerate(turns) if turn.kind == "call"]
         ran = self._run_calls([(turns[i].tool, turns[i].arguments) for i in calls])
@@ -245,24 +259,25 @@ class RolloutEngine:
     def _finish_turn(
         self,
         tokenizer: Any,
-        active: list[_Row],
+        active: list[Row],
         outs: list[tuple[list[int], str]],
         eos_ids: set[int],
         last: bool,
+        parsed: dict | None = None,
     ) -> None:
         """Record the sampled turn of each active row, run its call, append observations."""
-        answers = self._parse_and_run(tokenizer, outs, eos_ids)
+        answers = self._parse_and_run(tokenizer, outs, eos_ids, parsed)
         for row, (ids, reason), (turn, result) in zip(active, outs, answers, strict=True):
             start = len(row.ids)
             row.ids.extend(ids)
             row.mask.extend([1] * len(ids))
-            is_call = turn.kind in ("call", "invalid")
-            valid = turn.kind != "invalid" and (not is_call or result.ok)
-            row.turns.append(TurnSpan(start, len(row.ids), turn.tool if is_call else None, valid))
-            row.tool_calls += is_call
-            row.invalid_calls += is_call and not valid
+            called = is_call(turn)
+            valid = turn.kind != "invalid" and (not called or result.ok)
+            row.turns.append(TurnSpan(start, len(row.ids), turn.tool if called else None, valid))
+            row.tool_calls += called
+            row.invalid_calls += called and not valid
             row.errors += result.error in CAUGHT_ERRORS
-            wants_observation = is_call and reason != "eos"
+            wants_observation = called and reason != "eos"
             row.ended = not wants_observation and reason != "budget"
             row.done = not wants_observation or last
             if row.done:
@@ -275,30 +290,6 @@ class RolloutEngine:
             row.ids.extend(obs_ids)
             row.mask.extend([0] * len(obs_ids))
             row.pending = ids[-1:] + obs_ids
-
-    def _collate(self, tokenizer: Any, rows: list[_Row], group_size: int) -> RolloutBatch:
-        width = max(len(r.ids) for r in rows)
-        n = len(rows)
-        input_ids = torch.full((n, width), tokenizer.pad_token_id, dtype=torch.long)  # [N, T]
-        attention_mask = torch.zeros((n, width), dtype=torch.long)  # [N, T]
-        action_mask = torch.zeros((n, width), dtype=torch.long)  # [N, T]
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row.ids)] = torch.tensor(row.ids, dtype=torch.long)
-            attention_mask[i, : len(row.ids)] = 1
-            action_mask[i, : len(row.ids)] = torch.tensor(row.mask, dtype=torch.long)
-        return RolloutBatch(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            action_mask=action_mask,
-            prompt_lengths=torch.tensor([r.prompt_length for r in rows], dtype=torch.long),
-            turns=[r.turns for r in rows],
-            tool_calls=torch.tensor([r.tool_calls for r in rows], dtype=torch.long),
-            invalid_calls=torch.tensor([r.invalid_calls for r in rows], dtype=torch.long),
-            truncated=torch.tensor([not r.ended for r in rows], dtype=torch.bool),
-            texts=[tokenizer.decode(r.ids[r.prompt_length :]) for r in rows],
-            group_size=group_size,
-            rollout_errors=sum(r.errors for r in rows),
-        )
 
     def final_answers(self, batch: RolloutBatch) -> list[str | None]:
         """Each row's final answer in the markup's own format (``protocol.extract_answer``),

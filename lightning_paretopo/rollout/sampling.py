@@ -17,15 +17,26 @@ Stop strings are detected on token ids: each sampled id is decoded alone once (c
 matched against a short rolling text tail per row. This is exact for stop strings made of
 whole characters (ASCII tags), also when a stop string spans several tokens or ends inside one.
 
-Deliberately not done: rows that finished early keep riding in the batch until the turn ends
-(no pruning inside a turn); the loop stops as soon as every row has finished. Between turns the
-engine drops finished rows with ``DecodeState.select``.
+Finished rows leave the decode batch: a row whose turn ended and which ``ends`` says will not be
+fed again (its trajectory is over) is dropped from the cache (``batch_select_indices``) at the
+next step, so no compute is spent on it; the returned state holds the other rows
+(``DecodeState.rows``). Rows that finished their turn but go on (a tool call) stay in the cache
+with attention mask 0 until the turn's last row stops; the loop stops as soon as every row has
+finished. Between turns the engine drops the rest with ``DecodeState.select``.
+
+Sampling is bit-identical with and without dropping rows: every step draws from one
+``torch.multinomial`` over all R rows of the turn (dropped rows get a uniform dummy
+distribution), so each row consumes the random numbers it would have consumed in a full batch.
+This relies on multinomial's one-sample path drawing per row independently (it takes the argmax
+of p / Exp(1) noise of the whole [R, V] shape) and on the model's logits of a row not depending
+on the other rows of the batch (true for the CPU kernels tested; a GPU kernel may round
+differently for other batch sizes, so there it is equal in distribution, not bitwise).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +98,31 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 def next_tokens(
-    logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None
+    logits: torch.Tensor,
+    cfg: SamplingConfig,
+    generator: torch.Generator | None,
+    rows: torch.Tensor | None = None,
+    total: int | None = None,
 ) -> torch.Tensor:
     """Sample (or argmax) one token per row. logits: [R, V] -> ids [R].
 
-    ``generator`` must live on the logits' device (None: torch's global RNG).
+    ``generator`` must live on the logits' device (None: torch's global RNG). ``rows`` [R] and
+    ``total``: the logits are rows ``rows`` of a batch of ``total`` rows; the draw is made for
+    all ``total`` rows (the others get a uniform dummy distribution) and the given rows' tokens
+    are returned, so they are the tokens the whole batch would have drawn for them.
     """
     if not cfg.do_sample:
         return logits.argmax(dim=-1)
+    probs = _probs(logits, cfg)  # [R, V]
+    if rows is not None and total is not None and total != len(rows):
+        full = probs.new_ones(total, probs.shape[-1])  # [total, V]
+        full[rows] = probs
+        return torch.multinomial(full, 1, generator=generator).squeeze(-1)[rows]
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def _probs(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
+    """Sampling probabilities [R, V] after temperature and top-p."""
     logits = logits.float() / cfg.temperature
     probs = torch.softmax(logits, dim=-1)  # [R, V]
     if cfg.top_p < 1.0:
@@ -102,7 +130,7 @@ def next_tokens(
         drop = sorted_probs.cumsum(dim=-1) - sorted_probs > cfg.top_p  # always keeps the top-1
         sorted_probs = sorted_probs.masked_fill(drop, 0.0)
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    return probs
 
 
 def left_pad(
@@ -126,18 +154,26 @@ class DecodeState:
         cache: the model's cache object for the R rows.
         attention_mask: LongTensor [R, L], 1 on the cache slots that hold real context (slots
             fed for padding or after a row had finished are 0).
+        rows: which rows of the turn that made it the R cache rows are, in order (rows dropped
+            during the turn are missing); the state's own rows 0..R-1 when built directly.
     """
 
     cache: Any
     attention_mask: torch.Tensor
+    rows: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = list(range(len(self.attention_mask)))
 
     def select(self, keep: list[int]) -> DecodeState | None:
-        """The state of rows ``keep`` only, or None when the cache cannot select rows."""
+        """The state of cache rows ``keep`` (positions in this state) only, or None when the
+        cache cannot select rows. The cache object is changed in place."""
         if not hasattr(self.cache, "batch_select_indices"):
             return None
         index = torch.tensor(keep, dtype=torch.long, device=self.attention_mask.device)
         self.cache.batch_select_indices(index)
-        return DecodeState(self.cache, self.attention_mask[index])
+        return DecodeState(self.cache, self.attention_mask[index], [self.rows[i] for i in keep])
 
 
 class _Model:
@@ -196,6 +232,7 @@ def sample_turn(
     cfg: SamplingConfig,
     generator: torch.Generator | None = None,
     state: DecodeState | None = None,
+    ends: Callable[[list[int], str], bool] | None = None,
 ) -> tuple[list[tuple[list[int], str]], DecodeState]:
     """Generate one turn for R rows (every budget >= 1).
 
@@ -203,10 +240,14 @@ def sample_turn(
         feeds: per row, the tokens not yet in ``state``'s cache (the whole context when
             ``state`` is None; else the previous turn's last sampled token and the observation).
         state: the rows' cache from the previous turn, or None to prefill from scratch.
+        ends: called once per row when its turn ends, with (sampled ids, reason); True means
+            the row will never be fed again, so it leaves the decode batch at once. None keeps
+            every row in the cache to the turn's end.
 
     Returns:
-        [(sampled ids, reason)] * R, and the state after the turn. The last sampled token of
-        each row is never in the returned cache: feed it next turn.
+        [(sampled ids, reason)] * R, and the state after the turn, holding the rows not
+        dropped (``DecodeState.rows``). The last sampled token of each row is never in the
+        returned cache: feed it next turn.
     """
     if len(feeds) != len(budgets) or min(budgets, default=1) < 1 or min(map(len, feeds)) < 1:
         raise ValueError("feeds must be non-empty and budgets must all be >= 1")
@@ -216,19 +257,36 @@ def sample_turn(
     position_ids = past.sum(-1, keepdim=True) + block_mask.cumsum(-1) - 1  # [R, W]
     attention_mask = torch.cat([past, block_mask], dim=1)  # [R, L + W]
     logits, cache = call(block, attention_mask, position_ids.clamp(min=0), state and state.cache)
+    R, device = len(feeds), attention_mask.device
     sampled: list[list[int]] = [[] for _ in feeds]
-    reasons: list[str | None] = [None] * len(feeds)
-    tails = [""] * len(feeds)
+    reasons: list[str | None] = [None] * R
+    tails = [""] * R
+    live = list(range(R))  # the turn's rows in the decode batch, in cache order
+    index = torch.arange(R, device=device)  # [R'] live, as a tensor
     for _ in range(max(budgets)):
-        token = next_tokens(logits, cfg, generator)  # [R]
-        for row, tok in enumerate(token.tolist()):
+        token = next_tokens(logits, cfg, generator, index, R)  # [len(live)]
+        gone = []  # cache positions of rows that ended for good at this step
+        for pos, (row, tok) in enumerate(zip(live, token.tolist(), strict=True)):
             if reasons[row] is None:
                 _record(row, tok, sampled, tails, reasons, budgets, matcher, eos_ids)
+                if (
+                    reasons[row] is not None
+                    and ends is not None
+                    and ends(sampled[row], reasons[row])
+                ):
+                    gone.append(pos)
         if all(r is not None for r in reasons):
             break
-        alive = torch.tensor([r is None for r in reasons], device=attention_mask.device)
-        position_ids = attention_mask.sum(-1, keepdim=True)  # [R, 1] real tokens so far
+        if gone and hasattr(cache, "batch_select_indices"):
+            keep = sorted(set(range(len(live))) - set(gone))
+            kept = torch.tensor(keep, device=device)
+            cache.batch_select_indices(kept)
+            attention_mask, token = attention_mask[kept], token[kept]
+            live = [live[pos] for pos in keep]
+            index = index[kept]
+        alive = torch.tensor([reasons[row] is None for row in live], device=device)
+        position_ids = attention_mask.sum(-1, keepdim=True)  # [R', 1] real tokens so far
         attention_mask = torch.cat([attention_mask, alive[:, None].long()], dim=1)
         logits, cache = call(token[:, None], attention_mask, position_ids, cache)
     outs = [(ids, reason or "budget") for ids, reason in zip(sampled, reasons, strict=True)]
-    return outs, DecodeState(cache, attention_mask)
+    return outs, DecodeState(cache, attention_mask, live)
