@@ -8,7 +8,10 @@ Contract:
       with LoRA the reference is the same model with its adapter disabled (None here).
     - ``build_engine(rollout_args, tokenizer, tools)``: the ``RolloutEngine`` with the
       configured markup (``tagged``, or ``chat``: the tokenizer's template with the system
-      message and tool schemas of ``rollout.chat``, ``chat_protocol``).
+      message and tool schemas of ``rollout.chat``, ``chat_protocol``). Given the policy's
+      directory, it warns (WARNING, each field named) when a chat warm start wrote that policy
+      with other ``rollout.chat`` settings (``policy.chat_warmstart.chat_drift``): the RL
+      prompts would then differ from the ones the policy learned to call in.
     - ``select_tools(tool_args, datamodule)``: the module's own ``tools`` when given, else the
       DataModule's ``tools`` and ``tool_kwargs``, else none.
 
@@ -19,16 +22,22 @@ construction time (nothing here runs before ``configure_model``).
 from __future__ import annotations
 
 import copy
+import json
+import logging
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from lightning_paretopo.args import ChatArgs, LossArgs, PolicyArgs, RolloutArgs
+from lightning_paretopo.policy.chat_warmstart import chat_drift, chat_settings_file
 from lightning_paretopo.policy.ensure import ensure_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
 from lightning_paretopo.tools import build_tools
 from lightning_paretopo.tools.base import Tool
+
+log = logging.getLogger(__name__)
 
 
 def build_policy(
@@ -70,12 +79,29 @@ def chat_protocol(chat: ChatArgs, tokenizer: Any) -> ChatTemplateProtocol:
     )
 
 
+def warn_chat_drift(policy_dir: str | Path, chat: ChatArgs) -> list[str]:
+    """Log (WARNING) and return the ``rollout.chat`` fields that differ from the settings the
+    chat warm start recorded beside the policy; nothing when it recorded none."""
+    path = chat_settings_file(policy_dir)
+    if not path.is_file():
+        return []
+    drift = chat_drift(json.loads(path.read_text()), chat)
+    for line in drift:
+        log.warning("the policy was warm-started with other chat settings (%s): %s", path, line)
+    return drift
+
+
 def build_engine(
-    rollout_args: RolloutArgs, tokenizer: Any, tools: dict[str, Tool]
+    rollout_args: RolloutArgs,
+    tokenizer: Any,
+    tools: dict[str, Tool],
+    policy_dir: str | Path | None = None,
 ) -> RolloutEngine:
     """The rollout engine of the configured markup, budgets and sampling settings."""
     r = rollout_args
     protocol = TaggedProtocol() if r.protocol == "tagged" else chat_protocol(r.chat, tokenizer)
+    if r.protocol == "chat" and policy_dir is not None:
+        warn_chat_drift(policy_dir, r.chat)
     return RolloutEngine(
         protocol, tools, r.max_turns, r.max_new_tokens, r.max_total_tokens, r.temperature, r.top_p
     )

@@ -195,7 +195,8 @@ class ParetoPOModule(LightningModule):
         self.configure_model()
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         tools = select_tools(self.tool_args, datamodule)
-        self.engine = build_engine(self.rollout_args, self.tokenizer, tools)
+        policy_dir = self.policy_args.name_or_path
+        self.engine = build_engine(self.rollout_args, self.tokenizer, tools, policy_dir)
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.policy.parameters() if p.requires_grad]

@@ -6,7 +6,10 @@
     traces.py       warm-start traces built with the real markup and tools
     task_traces.py  per task (arith, kbqa): problems, tools, behaviour mix, fact text
     batches.py      traces -> padded or packed training batches with a policy-token loss mask
+    chat_traces.py  GSM8K's worked solutions as calculator-calling traces
+    chat_warmstart.py  ``ChatWarmStartDataModule``: traces in a chat model's own template
     warmstart.py    ``WarmStartModule`` / ``WarmStartDataModule`` (SFT through the CLI)
+    saving.py       save a warm-started policy (LoRA merged into its base) and the LoRA delta norm
     evaluate.py     rollout evaluation by tier x tool use (``warmstart_eval.md``)
     ensure.py       run the warm start when a configured local policy is missing
     logprobs.py     token log-probabilities of a batch (the RL forward with grad)

@@ -70,7 +70,7 @@ class TaskTraces:
     test: list[Trace]
     eval_tasks: list[TaskExample]
     tools: dict[str, Any]
-    protocol: TaggedProtocol
+    protocol: Any  # the markup: TaggedProtocol, or a chat model's ChatTemplateProtocol
 
     def summary(self) -> str:
         counts = Counter((t.tier, t.behaviour) for t in self.train)
@@ -87,6 +87,7 @@ def build_task_traces(
     fact_passes: int | None = None,
     facts_per_trace: int | None = None,
     tier_weights: dict[str, float] | None = None,
+    protocol: Any | None = None,
     **kbqa_kwargs: Any,
 ) -> TaskTraces:
     """Build the warm-start data of ``task`` ("arith" or "kbqa"); see the module docstring.
@@ -97,6 +98,8 @@ def build_task_traces(
         facts_per_trace: facts packed into one text trace; None: ``DEFAULT_FACTS[task]``.
         tier_weights: relative frequency of each tier among the training problems (missing
             tiers: 1); None keeps the generator's own mix.
+        protocol: arith only: the markup the traces are rendered with (e.g. a chat model's
+            ``ChatTemplateProtocol``, as its rollouts render them); None: ``TaggedProtocol``.
         **kbqa_kwargs: ``world_seed``, ``search_k`` (passages per search), ``corpus_dir``
             (where the world's corpus is written).
     """
@@ -108,9 +111,11 @@ def build_task_traces(
     if tier_weights is not None and any(w < 0 for w in tier_weights.values()):
         raise ValueError(f"tier_weights must be non-negative, got {tier_weights}")
     if task == "arith":
-        data = _arith(n_train, n_val, n_eval, seed, probs, tier_weights)
+        data = _arith(n_train, n_val, n_eval, seed, probs, tier_weights, protocol)
         data.train += fact_traces(arith_facts(), passes, per_trace, seed, results_only=True)
         return data
+    if protocol is not None:
+        raise ValueError("protocol: kbqa traces are rendered with TaggedProtocol only")
     if set(kbqa_kwargs) - {"world_seed", "search_k", "corpus_dir"}:
         raise ValueError(f"unknown kbqa arguments {sorted(kbqa_kwargs)}")
     return _kbqa(
@@ -119,9 +124,10 @@ def build_task_traces(
 
 
 def _arith(
-    n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, tier_weights: dict | None
-) -> TaskTraces:
-    protocol, calculator = TaggedProtocol(), Calculator()
+    n_train: int, n_val: int, n_eval: int, seed: int, probs: dict, tier_weights: dict | None,
+    protocol: Any | None = None,
+) -> TaskTraces:  # fmt: skip
+    protocol, calculator = protocol or TaggedProtocol(), Calculator()
     weights = None if tier_weights is None else [tier_weights.get(t, 1.0) for t in ARITH_TIERS]
     splits = {
         "train": generate_arith(n_train, seed, split="train", tier_weights=weights),

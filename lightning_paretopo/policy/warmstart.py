@@ -10,17 +10,21 @@ Contract:
       only (prompt and observation tokens are masked; traces packed per batch by default,
       ``policy.batches``), AdamW, linear warmup then cosine decay to ``min_lr_ratio``; logs
       ``train/loss``, ``val/loss``, ``test/loss`` (the learning rate: ``LearningRateMonitor``).
-    - At fit end (rank zero) it saves model and tokenizer with ``save_pretrained`` to
-      ``output_dir`` (default ``logs/policies/tiny-<task>``) and evaluates them with the rollout
-      engine and the real tools (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``.
+    - At fit end (rank zero) it saves model and tokenizer to ``output_dir`` (default
+      ``logs/policies/tiny-<task>``; a LoRA policy merged into its base when ``merge_lora``,
+      ``policy.saving``), with the data module's chat settings when it has them
+      (``chat_warmstart``), and evaluates them with the rollout engine and the real tools
+      (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``. With ``evaluate_before`` the
+      untrained policy is evaluated the same way at fit start (``warmstart_eval_before.md``).
+    - Chat data (``ChatWarmStartDataModule``): prompts are tokenized without special tokens,
+      as the engine tokenizes a chat prompt (the data module's ``prompt_special_tokens``).
     - Progress: when stdout is not a terminal (nohup, CI, the automatic warm start's child
       process under either), the module adds ``callbacks.progress_log.ProgressLog`` to its
       trainer (``configure_callbacks``, every ``progress_every_s`` seconds): step/total, loss,
       elapsed and ETA go through ``logging``; the evaluation logs its own progress lines.
 
 Deliberately not done: no gradient accumulation logic of its own
-(``Trainer(accumulate_grad_batches=...)`` works), no adapter merging before saving (a LoRA
-policy is saved as its adapter, loadable with peft), no length-grouped batches (batches of one
+(``Trainer(accumulate_grad_batches=...)`` works), no length-grouped batches (batches of one
 behaviour each stalled learning; see ``train_dataloader``).
 """
 
@@ -38,8 +42,11 @@ from torch.utils.data import DataLoader
 
 from lightning_paretopo.callbacks.progress_log import ProgressLog
 from lightning_paretopo.policy.batches import collate_traces, pack_traces
+from lightning_paretopo.policy.chat_warmstart import write_chat_settings
+from lightning_paretopo.policy.ensure import is_local_path
 from lightning_paretopo.policy.evaluate import EvalArgs, evaluate_policy
 from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
 from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
 from lightning_paretopo.policy.tiny import build_tiny_policy
 from lightning_paretopo.policy.traces import Trace
@@ -160,7 +167,10 @@ class WarmStartModule(LightningModule):
             half the tokens per step on arith.
         init_seed: seeds the tiny policy's initialisation.
         output_dir: where the policy is saved; None means ``logs/policies/tiny-<task>``.
+        merge_lora: save a LoRA policy merged into its base (a plain HF directory that an RL
+            config loads with a fresh LoRA); False saves the adapter only (peft format).
         evaluation: the fit-end rollout evaluation.
+        evaluate_before: also evaluate the policy before training (at fit start).
         num_threads: ``torch.set_num_threads`` at setup (process-wide); None leaves it. On a
             small shared CPU 1 is fastest: with 2 threads per process on 2 busy cores a step
             was 6-10x slower than with 1 (oversubscribed OpenMP threads spin).
@@ -182,7 +192,9 @@ class WarmStartModule(LightningModule):
         pack: bool = True,
         init_seed: int = 0,
         output_dir: str | None = None,
+        merge_lora: bool = True,
         evaluation: EvalArgs | None = None,
+        evaluate_before: bool = False,
         num_threads: int | None = None,
         progress_every_s: float = 30.0,
     ) -> None:
@@ -197,6 +209,8 @@ class WarmStartModule(LightningModule):
                 raise ValueError("lora is for pretrained policies; use policy='tiny' without it")
             self.model, self.tokenizer = build_tiny_policy(seed=init_seed, **(tiny_config or {}))
         else:
+            if is_local_path(policy) and not Path(policy).expanduser().exists():
+                raise ValueError(f"policy: {policy} not found; for SmolLM2 run `make smollm2`")
             self.model, self.tokenizer = load_policy(policy, dtype=dtype, lora=lora)
         self.evaluation = evaluation or EvalArgs()
 
@@ -211,7 +225,9 @@ class WarmStartModule(LightningModule):
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if isinstance(batch, list):
             collate = pack_traces if self.hparams.pack else collate_traces
-            return collate(batch, self.tokenizer, self.hparams.max_length)
+            dm = self.trainer.datamodule if self._trainer else None
+            special = getattr(dm, "prompt_special_tokens", True)
+            return collate(batch, self.tokenizer, self.hparams.max_length, special)
         return batch
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -255,23 +271,36 @@ class WarmStartModule(LightningModule):
         task = getattr(self.trainer.datamodule, "task", "policy") if self._trainer else "policy"
         return Path("logs") / "policies" / f"tiny-{task}"
 
+    def on_fit_start(self) -> None:
+        if self.hparams.evaluate_before:
+            self._evaluate("warmstart_eval_before")
+
     def on_fit_end(self) -> None:
-        self._save_and_evaluate()
+        self._save()
+        self._evaluate("warmstart_eval")
 
     @rank_zero_only
-    def _save_and_evaluate(self) -> None:
+    def _save(self) -> None:
         out = self.resolved_output_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(out)
-        self.tokenizer.save_pretrained(out)
+        log.info("LoRA adapters' weight change: %.4f (Frobenius norm)", adapter_delta_norm(self))
+        self.model = save_policy(self.model, self.tokenizer, out, self.hparams.merge_lora)
+        if hasattr(self.trainer.datamodule, "chat_settings"):
+            write_chat_settings(out, self.trainer.datamodule.chat_settings())
         log.info("saved the warm-started policy to %s", out)
+
+    @rank_zero_only
+    def _evaluate(self, name: str) -> None:
+        """Roll out the held-out problems; write ``<output_dir>/<name>.md``, log ``<name>/...``."""
         dm = self.trainer.datamodule
         if not self.evaluation.enabled or not hasattr(dm, "eval_tasks"):
             return
+        out = self.resolved_output_dir()
+        out.mkdir(parents=True, exist_ok=True)
         metrics = evaluate_policy(
             self.model, self.tokenizer, dm.eval_tasks(), dm.tools(), dm.protocol, self.evaluation,
-            out / "warmstart_eval.md",
+            out / f"{name}.md",
         )  # fmt: skip
+        metrics = {name + k.removeprefix("warmstart_eval"): v for k, v in metrics.items()}
         if self.logger is not None:
             self.logger.log_metrics(metrics, step=self.global_step)
             self.logger.save()
