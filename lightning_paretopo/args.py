@@ -243,11 +243,20 @@ class LossArgs:
     rollout batch."""
     micro_batch_size: int | None = None
     """Rows per forward/backward pass (gradient accumulation); None = the whole batch."""
+    max_padding: float | None = 0.25
+    """Length-grouped micro-batches: rows sorted by length, a micro-batch closes before a row
+    shorter than (1 - max_padding) x its longest, and is fed only up to its longest row, so
+    padding takes at most this share of it (same loss and gradient, fewer padded tokens).
+    None: rows in batch order, micro_batch_size at a time, padded to the batch's longest."""
     max_grad_norm: float | None = 1.0
     """Gradient clipping norm; None = off."""
 
     def __post_init__(self) -> None:
         _check(self.ppo_epochs >= 1, f"loss.ppo_epochs must be >= 1, got {self.ppo_epochs}")
+        _check(
+            self.max_padding is None or 0 <= self.max_padding < 1,
+            f"loss.max_padding must be in [0, 1) or null, got {self.max_padding}",
+        )
         _check(
             self.aggregation in ("token-mean", "seq-mean"),
             f"loss.aggregation must be 'token-mean' or 'seq-mean', got {self.aggregation!r}",

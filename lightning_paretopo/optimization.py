@@ -7,15 +7,19 @@ Contract of ``policy_update(module, batch, a, args, ref_policy)``:
   > 1; with one pass the ratio is exactly 1 (``old = logp.detach()``).
 - ``ref`` log-probs (k3 KL, only when ``kl_beta > 0``): ``ref_policy`` when given (full
   fine-tuning keeps a frozen copy), else the same PEFT model with its adapter disabled.
-- Micro-batches: each one's loss is scaled by its share of the batch (masked tokens for
-  token-mean; rows with at least one sampled token for seq-mean, the rows seq-mean averages
-  over), so the accumulated gradient equals the whole-batch gradient for any
-  ``micro_batch_size``.
-- Per pass: backward over every micro-batch, optional norm clipping, one optimizer step. The LR
+- Micro-batches (``micro_batching.py``): rows grouped by length (``max_padding``, at most
+  ``micro_batch_size`` rows each), each fed only up to its longest row; each one's loss is
+  scaled by its share of the batch (masked tokens for token-mean; rows with at least one
+  sampled token for seq-mean, the rows seq-mean averages over), so the loss and the
+  accumulated gradient equal the whole batch's, up to float rounding, for any grouping.
+- Per pass: backward over every micro-batch (under DDP only the last one all-reduces the
+  accumulated gradient), optional norm clipping, one optimizer step. The LR
   scheduler (if any) steps once per call. Note that every optimizer step is one Lightning
   ``global_step``: with ``ppo_epochs`` = E a rollout batch advances ``global_step`` by E.
 
-Returns the loss statistics averaged over the passes (weighted by share within a pass).
+Returns the loss statistics of the whole batch averaged over the passes: within a pass the
+micro-batches' ``pg_loss`` and ``kl`` add up by their share of the loss, token-means by their
+share of the tokens, and ``num_tokens`` is summed.
 
 ``check_optimizer(factory)`` builds a throwaway optimizer over one dummy parameter, so a bad
 ``optimizer.init_args`` (a learning rate <= 0, a negative weight decay) fails when the module is
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -35,6 +40,7 @@ from lightning import LightningModule
 
 from lightning_paretopo.args import LossArgs
 from lightning_paretopo.losses import policy_loss
+from lightning_paretopo.micro_batching import MicroBatch, micro_batches, shares
 from lightning_paretopo.policy.logprobs import token_logprobs
 from lightning_paretopo.types import RolloutBatch
 
@@ -63,36 +69,29 @@ def check_optimizer(factory: Callable[[Any], torch.optim.Optimizer]) -> None:
     _check_lr(opt.param_groups[0].get("lr"))
 
 
-def micro_batches(N: int, size: int | None) -> list[slice]:
-    """Row slices of at most ``size`` rows covering ``range(N)`` (one slice when size is None)."""
-    size = size or N
-    return [slice(i, min(i + size, N)) for i in range(0, N, size)]
-
-
 @torch.no_grad()
 def batch_logprobs(
-    model: torch.nn.Module, batch: RolloutBatch, slices: list[slice]
+    model: torch.nn.Module, batch: RolloutBatch, micro: list[MicroBatch]
 ) -> torch.Tensor:
-    """[N, T] token log-probs of the whole batch under ``model``, without grad."""
-    out = [token_logprobs(model, batch.input_ids[s], batch.attention_mask[s]) for s in slices]
-    return torch.cat(out)  # [N, T]
+    """[N, T] token log-probs of the whole batch under ``model``, without grad (0 on the
+    columns past each micro-batch's width, which are padding)."""
+    out = torch.zeros(batch.input_ids.shape, device=batch.input_ids.device)  # [N, T]
+    for m in micro:
+        logp = token_logprobs(model, m.take(batch.input_ids), m.take(batch.attention_mask))
+        out[m.rows.to(out.device), : m.width] = logp  # [n, w]
+    return out
 
 
-def micro_batch_shares(mask: torch.Tensor, slices: list[slice], aggregation: str) -> list[float]:
-    """Each micro-batch's share of the aggregated loss (module docstring); mask [N, T]."""
-    if aggregation == "token-mean":
-        counts = mask.sum(dim=1)  # [N]
-    else:
-        counts = (mask.sum(dim=1) > 0).to(mask.dtype)  # [N]
-    total = counts.sum().clamp_min(1)
-    return [float(counts[s].sum() / total) for s in slices]
-
-
-def _reference(module: LightningModule, batch: RolloutBatch, slices: list[slice], ref: Any):
+def _reference(module: LightningModule, batch: RolloutBatch, micro: list[MicroBatch], ref: Any):
     if ref is not None:
-        return batch_logprobs(ref, batch, slices)
+        return batch_logprobs(ref, batch, micro)
     with module.policy.disable_adapter():
-        return batch_logprobs(module.policy, batch, slices)
+        return batch_logprobs(module.policy, batch, micro)
+
+
+#: How each loss statistic of a micro-batch adds up to the batch's: None = by its share of the
+#: loss (the aggregated terms), 1.0 = summed (counts); the others are token-means (token share).
+_STAT_SCALE: dict[str, float | None] = {"pg_loss": None, "kl": None, "num_tokens": 1.0}
 
 
 def policy_update(
@@ -117,28 +116,23 @@ def policy_update(
     opt = module.optimizers()
     policy = module.policy
     mask = batch.action_mask.float()  # [N, T]
-    slices = micro_batches(len(batch), args.micro_batch_size)
-    shares = micro_batch_shares(mask, slices, args.aggregation)
-    old = batch_logprobs(policy, batch, slices) if args.ppo_epochs > 1 else None  # [N, T]
-    ref = _reference(module, batch, slices, ref_policy) if args.kl_beta > 0 else None  # [N, T]
+    lengths = batch.attention_mask.sum(dim=1)  # [N]
+    micro = micro_batches(lengths, args.micro_batch_size, args.max_padding)
+    weights = shares(mask, micro, args.aggregation)
+    token_weights = shares(mask, micro, "token-mean")
+    old = batch_logprobs(policy, batch, micro) if args.ppo_epochs > 1 else None  # [N, T]
+    ref = _reference(module, batch, micro, ref_policy) if args.kl_beta > 0 else None  # [N, T]
     sums: dict[str, float] = {}
     for _ in range(args.ppo_epochs):
-        for s, share in zip(slices, shares, strict=True):
-            logp = token_logprobs(policy, batch.input_ids[s], batch.attention_mask[s])  # [n, T]
-            loss, stats = policy_loss(
-                logp,
-                logp.detach() if old is None else old[s],
-                a[s],
-                mask[s],
-                args.clip_eps,
-                args.clip_eps_high,
-                args.kl_beta,
-                None if ref is None else ref[s],
-                args.aggregation,
-            )
-            module.manual_backward(loss * share)
+        for i, (m, share, token_share) in enumerate(
+            zip(micro, weights, token_weights, strict=True)
+        ):
+            with _local_backward(module, last=i == len(micro) - 1):
+                loss, stats = _micro_loss(policy, batch, m, a, mask, old, ref, args)
+                module.manual_backward(loss * share)
             for key, value in stats.items():
-                sums[key] = sums.get(key, 0.0) + float(value) * share
+                scale = _STAT_SCALE.get(key, token_share)
+                sums[key] = sums.get(key, 0.0) + float(value) * (share if scale is None else scale)
         if args.max_grad_norm is not None:
             module.clip_gradients(opt, args.max_grad_norm, "norm")
         opt.step()
@@ -147,3 +141,38 @@ def policy_update(
     if scheduler is not None:
         scheduler.step()
     return {k: v / args.ppo_epochs for k, v in sums.items()}
+
+
+def _local_backward(module: LightningModule, last: bool) -> AbstractContextManager:
+    """Under DDP, no gradient all-reduce in the backward of a pass's micro-batches but the last
+    (they accumulate locally; the last one's all-reduce carries the sum); else a no-op."""
+    trainer = getattr(module, "_trainer", None)
+    strategy = getattr(trainer, "strategy", None)
+    if last or not hasattr(strategy, "block_backward_sync"):
+        return nullcontext()
+    return strategy.block_backward_sync()
+
+
+def _micro_loss(
+    policy: torch.nn.Module,
+    batch: RolloutBatch,
+    m: MicroBatch,
+    a: torch.Tensor,
+    mask: torch.Tensor,
+    old: torch.Tensor | None,
+    ref: torch.Tensor | None,
+    args: LossArgs,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``policy_loss`` of one micro-batch (its rows, up to its width), with grad."""
+    logp = token_logprobs(policy, m.take(batch.input_ids), m.take(batch.attention_mask))
+    return policy_loss(
+        logp,  # [n, w]
+        logp.detach() if old is None else m.take(old),
+        m.take(a) if a.ndim == 2 else a[m.rows.to(a.device)],
+        m.take(mask),
+        args.clip_eps,
+        args.clip_eps_high,
+        args.kl_beta,
+        None if ref is None else m.take(ref),
+        args.aggregation,
+    )

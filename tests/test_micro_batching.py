@@ -1,0 +1,153 @@
+"""Length-grouped micro-batches: pinned groupings, the padding bound, and ``policy_update`` giving
+the same loss and gradients (to float rounding) however the batch is cut."""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lightning_paretopo.args import LossArgs
+from lightning_paretopo.micro_batching import MicroBatch, micro_batches, shares
+from lightning_paretopo.optimization import policy_update
+from lightning_paretopo.policy.tiny import build_tiny_policy
+from lightning_paretopo.types import RolloutBatch
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _groups(micro: list[MicroBatch]) -> list[tuple[list[int], int]]:
+    return [(m.rows.tolist(), m.width) for m in micro]
+
+
+def test_batch_order_without_grouping() -> None:
+    lengths = torch.tensor([3, 9, 5, 9, 2])
+    assert _groups(micro_batches(lengths, 2, None)) == [([0, 1], 9), ([2, 3], 9), ([4], 9)]
+    assert _groups(micro_batches(lengths, None, None)) == [([0, 1, 2, 3, 4], 9)]
+
+
+def test_rows_sorted_by_length_and_cut_at_the_padding_bound() -> None:
+    lengths = torch.tensor([40, 100, 80, 75, 100, 30, 60])
+    # longest first (ties in batch order); 75 >= 0.75 * 100 joins, 60 < 0.75 * 100 opens a
+    # group, 40 < 0.75 * 60 opens one, 30 >= 0.75 * 40 joins it
+    assert _groups(micro_batches(lengths, None, 0.25)) == [
+        ([1, 4, 2, 3], 100),
+        ([6], 60),
+        ([0, 5], 40),
+    ]
+    assert _groups(micro_batches(lengths, 2, 0.25)) == [
+        ([1, 4], 100),
+        ([2, 3], 80),
+        ([6], 60),
+        ([0, 5], 40),
+    ]
+    assert len(micro_batches(lengths, None, 0.0)) == 6  # equal lengths only
+
+
+def test_bad_max_padding_names_the_field() -> None:
+    with pytest.raises(ValueError, match="max_padding"):
+        micro_batches(torch.tensor([3]), None, 1.0)
+    with pytest.raises(ValueError, match="max_padding"):
+        LossArgs(max_padding=-0.1)
+
+
+@given(
+    st.lists(st.integers(1, 200), min_size=1, max_size=40),
+    st.one_of(st.none(), st.integers(1, 8)),
+    st.floats(0.0, 0.9),
+)
+def test_every_row_once_and_padding_within_bound(lengths, size, p) -> None:
+    lengths = torch.tensor(lengths)
+    micro = micro_batches(lengths, size, p)
+    rows = torch.cat([m.rows for m in micro])
+    assert sorted(rows.tolist()) == list(range(len(lengths)))
+    for m in micro:
+        own = lengths[m.rows]
+        assert m.width == int(own.max()) and len(m.rows) <= (size or len(lengths))
+        assert 1 - own.sum() / (len(own) * m.width) <= p + 1e-9  # padding share
+        assert len(own) * m.width <= min(size or len(lengths), len(lengths)) * lengths.max()
+
+
+def test_shares_sum_to_one() -> None:
+    mask = torch.tensor([[1, 1, 1, 0], [0, 0, 0, 0], [0, 0, 1, 0]], dtype=torch.float32)
+    micro = [MicroBatch(torch.tensor([2, 1]), 3), MicroBatch(torch.tensor([0]), 4)]
+    assert shares(mask, micro, "token-mean") == pytest.approx([1 / 4, 3 / 4])
+    assert shares(mask, micro, "seq-mean") == pytest.approx([1 / 2, 1 / 2])
+
+
+# ------------------------------------------------------- policy_update on a real tiny Llama
+class _Recorder:
+    """An optimizer stand-in: records every parameter's gradient at each step, moves nothing."""
+
+    def __init__(self, params: list[torch.nn.Parameter]) -> None:
+        self.params, self.grads = params, []
+
+    def step(self) -> None:
+        self.grads.append([p.grad.detach().clone() for p in self.params])
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+def _batch(N: int = 12, T: int = 40) -> tuple[RolloutBatch, torch.Tensor]:
+    """Right-padded rows of random length (8..T), actions after a 5-token prompt, an
+    observation hole in some rows; token advantages [N, T]."""
+    g = torch.Generator().manual_seed(1)
+    lengths = torch.randint(8, T + 1, (N,), generator=g)
+    lengths[0] = T
+    ids = torch.randint(4, 100, (N, T), generator=g)
+    cols = torch.arange(T)
+    attention = (cols < lengths[:, None]).long()  # [N, T]
+    action = attention * (cols >= 5).long()  # [N, T]
+    action[::3, 6:9] = 0  # an observation inside some rows
+    ids = ids * attention  # pad id 0
+    a = torch.randn(N, T, generator=g)  # [N, T]
+    z = torch.zeros(N, dtype=torch.long)
+    batch = RolloutBatch(ids, attention, action, z + 5, [[] for _ in range(N)], z, z,
+                         z.bool(), [""] * N, group_size=4)  # fmt: skip
+    return batch, a
+
+
+def _update(args: LossArgs, kl: bool) -> tuple[dict[str, float], list[list[torch.Tensor]]]:
+    torch.manual_seed(0)
+    policy = build_tiny_policy(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=64)[0]  # fmt: skip
+    ref = copy.deepcopy(policy).requires_grad_(False) if kl else None
+    with torch.no_grad():  # the reference must differ for the KL term to have a gradient
+        for p in ref.parameters() if ref is not None else []:
+            p.add_(0.01 * torch.randn_like(p))
+    opt = _Recorder([p for p in policy.parameters() if p.requires_grad])
+    module = SimpleNamespace(
+        policy=policy,
+        optimizers=lambda: opt,
+        manual_backward=lambda loss: loss.backward(),
+        lr_schedulers=lambda: None,
+    )
+    batch, a = _batch()
+    stats = policy_update(module, batch, a, args, ref)
+    return stats, opt.grads
+
+
+@pytest.mark.parametrize("aggregation", ["token-mean", "seq-mean"])
+@pytest.mark.parametrize(
+    ("size", "max_padding"), [(None, 0.25), (None, 0.0), (3, 0.25), (5, None), (1, None)]
+)
+def test_loss_and_gradients_of_a_batch_do_not_depend_on_micro_batching(
+    aggregation: str, size: int | None, max_padding: float | None
+) -> None:
+    common = {"aggregation": aggregation, "max_grad_norm": None, "ppo_epochs": 2}
+    common |= {"kl_beta": 0.1}
+    whole_stats, whole = _update(LossArgs(**common, max_padding=None), kl=True)
+    stats, grads = _update(LossArgs(**common, micro_batch_size=size, max_padding=max_padding), True)
+    assert stats.keys() == whole_stats.keys()
+    for key in ("pg_loss", "kl", "num_tokens", "adv_mean", "clip_frac"):
+        assert stats[key] == pytest.approx(whole_stats[key], rel=1e-5, abs=1e-8), key
+    assert len(grads) == len(whole) == 2  # two passes
+    for step, ref_step in zip(grads, whole, strict=True):
+        for g, w in zip(step, ref_step, strict=True):
+            torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-8)
