@@ -4,7 +4,8 @@ One training step (B prompts from the DataModule, G rollouts each, N = B*G):
 1. the ``RolloutEngine`` samples N multi-turn trajectories with real tool calls;
 2. the reward heads give R_raw and R (normalised) [N, K];
 3. the stage-1 state (``HypervolumeWeights``: EMA point, global archive, weights) takes the batch
-   point; every method tracks it, so train/hv is comparable across runs;
+   point (the mean over every rank's rows under DDP, so the state is the same on every rank);
+   every method tracks it, so train/hv is comparable across runs;
 4. ``method_advantages`` gives token advantages [N, T] for the configured method and stage;
    ``diagnostics.py`` logs train/zero_advantage_groups, train/answered and train/called and
    warns after ``zero_advantage_patience`` consecutive steps with every advantage 0;
@@ -249,7 +250,7 @@ class ParetoPOModule(LightningModule):
         batch = self.rollout(tasks, G, greedy=False)
         rows = [task for task in tasks for _ in range(G)]
         R_raw, R = self.objectives(batch, rows, learn=True)  # [N, K] each, float64
-        point = nan_mean_point(R)  # [K]
+        point = nan_mean_point(self._every_rank(R))  # [K], the same on every rank
         self.hv_weights.step(point)
         if self.declared.hv_gain and self.stage == 1:
             self.meta_gain.step(point)
@@ -280,6 +281,13 @@ class ParetoPOModule(LightningModule):
         metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
         self.log_dict(metrics, prog_bar=False, batch_size=len(batch))
         self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)
+
+    def _every_rank(self, R: torch.Tensor) -> torch.Tensor:
+        """[N, K] rewards -> [W*N, K], every rank's rows (ranks hold N each), so the batch point
+        and with it the stage-1 state, the HV and the switch are the same on every rank."""
+        if self._trainer is None or self.trainer.world_size == 1:
+            return R
+        return self.all_gather(R).reshape(-1, R.shape[-1])
 
     def _signal_diagnostics(self, a: torch.Tensor, batch: RolloutBatch) -> dict[str, float]:
         """train/zero_advantage_groups, train/answered, train/called; warns through
