@@ -74,6 +74,7 @@ from lightning_paretopo.module_checks import check_config, static_weights
 from lightning_paretopo.optimization import check_optimizer, policy_update
 from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
 from lightning_paretopo.pareto.meta_reward import SmoothedHVGain
+from lightning_paretopo.precision import keep_tasks_whole
 from lightning_paretopo.rewards import RewardHeads
 from lightning_paretopo.rewards.symbolic import timeout_count
 from lightning_paretopo.rollout import RolloutEngine
@@ -194,6 +195,8 @@ class ParetoPOModule(LightningModule):
 
     def setup(self, stage: str) -> None:
         self.configure_model()
+        if self._trainer is not None:  # "bf16-true" would choke on TaskExample batches
+            keep_tasks_whole(self.trainer.precision_plugin)
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         tools = select_tools(self.tool_args, datamodule)
         policy_dir = self.policy_args.name_or_path
