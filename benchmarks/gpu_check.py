@@ -1,7 +1,7 @@
 """GPU check: one real rollout + update step of a Qwen2.5-1.5B-shaped policy at the GSM8K config's
 sizes, timed; prints tokens/s, step time, MFU and peak memory.
 
-    .venv/bin/python benchmarks/gpu_check.py            # a GPU (about 2-3 minutes on one H200)
+    .venv/bin/python benchmarks/gpu_check.py            # one GPU (sized for < 8 min on an H200; untimed)
     .venv/bin/python benchmarks/gpu_check.py --tiny     # CPU smoke: the same path, shrunk sizes
 
 No hub, no weights: the model is ``Qwen2ForCausalLM`` built from Qwen2.5-1.5B's config (28
