@@ -34,7 +34,8 @@ looked up in stage2, stage1, then the method). ALGORITHM v2's options are discov
 time: a label whose option the library does not have yet is reported as unavailable, not run.
 The v1 labels (``paretopo``, ``stage2_only``, ...) pin v2's new options to their v1 values
 (``V1_PINS``: dominance pareto, score rank, anchor archive), so they are the methods the real v1
-runs of docs/results-v1.md trained; ``paretopo:dominance=gated`` is v2's default.
+runs of docs/results-v1.md trained; ``paretopo:anchor=archive,score=rank`` is ALGORITHM.md v2's
+defaults (gated dominance is the library default).
 
 Deliberately not modelled: see ``sim_tiers.py``; also no learning-rate schedule, no Adam,
 no shared parameters between tiers (a real network generalises across them).
@@ -101,14 +102,14 @@ V1_METHODS = {
 }
 # ALGORITHM v1's choices for options v2 added (S5-S7): a v1 label runs as the real v1 runs did.
 V1_PINS = {"stage1": {"anchor": "archive"}, "stage2": {"dominance": "pareto", "score": "rank"}}
-V2_CANDIDATES = [
+V2_CANDIDATES = [  # every option written out, so a label means one thing whatever the defaults
     "paretopo_paper",
-    "paretopo:dominance=gated",
-    "paretopo:score=hv_gradient",
-    "paretopo:score=paper",
-    "paretopo:anchor=point",
-    "paretopo:anchor=point,score=hv_gradient",
-    "stage2_only:dominance=gated",
+    "paretopo:anchor=archive,score=rank",  # ALGORITHM.md v2's defaults
+    "paretopo:anchor=archive,score=hv_gradient",
+    "paretopo:anchor=archive,score=paper",
+    "paretopo:anchor=point,score=rank",
+    "paretopo:anchor=point,score=hv_gradient",  # the project's defaults since 2026-12-07
+    "stage2_only:score=rank",
     "stage2_only:score=hv_gradient",
 ]
 CLEAR_GAP = 0.01  # a real HV gap above the typical seed std of docs/results-v1.md (~0.01)
@@ -352,12 +353,12 @@ def ordering(results: dict, real: dict[str, float], source: str, what: str) -> l
 
 
 # A benchmark record's method label -> the sim label that trains the same method (the blocks
-# run ALGORITHM v2's defaults, so stage2_only there is gated).
+# ran every option written out; stage2_only there is gated ranks).
 RECORD_LABELS = {
-    "paretopo_rank": "paretopo:dominance=gated",
-    "paretopo_hv_gradient": "paretopo:score=hv_gradient",
+    "paretopo_rank": "paretopo:anchor=archive,score=rank",
+    "paretopo_hv_gradient": "paretopo:anchor=archive,score=hv_gradient",
     "paretopo_point_hvg": "paretopo:anchor=point,score=hv_gradient",
-    "stage2_only": "stage2_only:dominance=gated",
+    "stage2_only": "stage2_only:score=rank",
 }
 
 

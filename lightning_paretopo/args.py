@@ -159,9 +159,11 @@ class Stage1Args:
     """Initial weights on the simplex; None = uniform."""
     scale: str = "group"
     """Advantage scaling: "group" (divide by the group std) or "none"."""
-    anchor: str = "archive"
-    """Where the HV gradient is taken (S7): "archive" (the EMA point projected onto the global
-    archive, version 1) or "point" (g_k = prod_{j != k} p_j at the EMA point itself)."""
+    anchor: str = "point"
+    """Where the HV gradient is taken (S7): "point" (g_k = prod_{j != k} p_j at the EMA point
+    itself; the project's default since 2026-12-07, docs/algorithm.md "Defaults chosen by
+    evidence") or "archive" (the EMA point projected onto the global archive: the spec's
+    default and version 1's)."""
     meta_gamma: float = 0.9
     """paretopo_paper only: smoothing of the batch point's HV gain, in [0, 1)."""
 
@@ -187,9 +189,11 @@ class Stage2Args:
     dominance: str = "gated"
     """What is compared (S5): "gated" (gated objectives times accuracy; needs an objective
     named accuracy) or "pareto" (the normalised rewards as they are, version 1)."""
-    score: str = "rank"
-    """Score (S6): "rank" (-front + tau * tie-break), "hv_gradient" (sum_k g_k (r~_k - pbar_k)
-    at the group's mean point) or "paper" (the paper's reported rank formula)."""
+    score: str = "hv_gradient"
+    """Score (S6): "hv_gradient" (sum_k g_k (r~_k - pbar_k) at the group's mean point; the
+    project's default since 2026-12-07, docs/algorithm.md "Defaults chosen by evidence"),
+    "rank" (-front + tau * tie-break: the spec's default) or "paper" (the paper's reported rank
+    formula)."""
     paper_beta: float = 1.0
     """Within-rank scale beta of the "paper" score (the summaries report beta <= 1)."""
 

@@ -59,3 +59,14 @@ def test_dicts_round_trip() -> None:
 def test_nested_dicts_are_validated() -> None:
     with pytest.raises(ValueError, match=r"method\.stage1\.scale"):
         MethodArgs(stage1={"scale": "batch"})
+
+
+def test_paretopo_defaults_are_the_ones_chosen_by_evidence() -> None:
+    """docs/algorithm.md, "Defaults chosen by evidence": anchor point, score hv_gradient,
+    dominance gated; the spec's choices stay options."""
+    from lightning_paretopo.args import Stage1Args, Stage2Args
+
+    assert (Stage1Args().anchor, Stage2Args().score, Stage2Args().dominance) == (
+        "point", "hv_gradient", "gated"
+    )  # fmt: skip
+    Stage1Args(anchor="archive"), Stage2Args(score="rank"), Stage2Args(score="paper")

@@ -137,7 +137,7 @@ def test_paretopo_stage1_follows_the_given_weights() -> None:
     torch.testing.assert_close(A, torch.tensor([0.5, 0.5, -1.5, 0.5]), atol=1e-5, rtol=0)
 
 
-V1 = Stage2Args(dominance="pareto")  # version 1: plain Pareto fronts (v2's default is gated)
+V1 = Stage2Args(dominance="pareto", score="rank")  # version 1: plain Pareto fronts, ranks
 
 # Stage 2 (v1, dominance pareto): fronts f = (0, 2, 0, 1) (row 0 dominates rows 1 and 3, row 3 dominates row 1, row 2
 # is non-dominated). Utility tie-break under w* = (0.5, 0.5) in front 0: row 0 (0.875) above
@@ -167,7 +167,9 @@ def test_pareto_rank_with_action_level_credit(name: str) -> None:
 
 
 def test_stage2_without_credit_is_uniform() -> None:
-    args = MethodArgs(name="paretopo", stage2=Stage2Args(credit=False, dominance="pareto"))
+    args = MethodArgs(
+        name="paretopo", stage2=Stage2Args(credit=False, dominance="pareto", score="rank")
+    )
     A, a = method_advantages(args, 2, inputs())
     torch.testing.assert_close(A, torch.tensor(A_RANK, dtype=torch.float32), atol=1e-5, rtol=0)
     torch.testing.assert_close(a, uniform_tokens(A))

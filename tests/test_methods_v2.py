@@ -61,12 +61,13 @@ def test_gated_dominance_needs_accuracy() -> None:
 # f = (0, 2, 3, 1), one row per front, so u = -f = (0, -2, -3, -1); mean -1.5, deviations
 # (1.5, -0.5, -1.5, 0.5), unbiased std sqrt(5 / 3).
 A_GATED = [x / math.sqrt(5 / 3) for x in (1.5, -0.5, -1.5, 0.5)]
+RANK = Stage2Args(score="rank")  # gated Pareto ranks (the spec's v2 default score)
 
 
 def test_gated_rank_advantages_and_credit() -> None:
     assert MethodArgs().stage2.dominance == "gated"  # the version-2 default
     x = inputs()
-    A, a = method_advantages(MethodArgs(name="stage2_only"), 2, x)
+    A, a = method_advantages(MethodArgs(name="stage2_only", stage2=RANK), 2, x)
     close(A, A_GATED)
     # Credit shares (partners by gated dominance, gaps on r~):
     # row 0 (A > 0) dominates 1, 2, 3: gaps (0, .5), (1, 0), (0, .25) -> mean (1/3, 1/4)
@@ -88,9 +89,11 @@ def test_gated_rank_advantages_and_credit() -> None:
 
 def test_an_all_wrong_group_gets_no_pressure_to_call_less() -> None:
     R = torch.tensor([[0.0, 1.0], [0.0, 0.25], [0.0, 0.5], [0.0, 0.0]], dtype=torch.float64)
-    A, a = method_advantages(MethodArgs(name="stage2_only"), 2, inputs(R=R))
+    A, a = method_advantages(MethodArgs(name="stage2_only", stage2=RANK), 2, inputs(R=R))
     assert A.abs().max() == 0 and a.abs().max() == 0
-    v1 = MethodArgs(name="stage2_only", stage2=Stage2Args(dominance="pareto"))
+    hv, _ = method_advantages(MethodArgs(name="stage2_only"), 2, inputs(R=R))  # the default
+    assert hv.abs().max() == 0  # hv_gradient: g_efficiency = pbar_acc = 0
+    v1 = MethodArgs(name="stage2_only", stage2=Stage2Args(dominance="pareto", score="rank"))
     assert method_advantages(v1, 2, inputs(R=R))[0][0] > 0  # v1 rewards the fewest calls
 
 
