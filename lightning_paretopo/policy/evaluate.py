@@ -6,8 +6,8 @@ sampling) and, with ``greedy``, once more greedily (eval mode, except a 4-bit mo
 in train mode: see ``policy.loading``). Each sample is scored with the task's checker (arith:
 ``math_equal``; kbqa and QA: ``qa_exact_match``). For each tier (and "all") the table gives: n,
 the accuracy of samples that called a tool, the accuracy of samples that did not, the fraction
-that called a tool, the mean number of calls, and the well-formed fraction (a final answer,
-no invalid call, no budget cut). The tables are logged and written as markdown; the metrics are
+that called a tool, the mean number of calls, the well-formed fraction (a final answer,
+no invalid call, no budget cut) and the accuracy of all its samples. The tables are logged and written as markdown; the metrics are
 returned flat as ``warmstart_eval/<mode>/<tier>/<column>``. While it runs, it logs progress
 lines (rollouts done/total, elapsed, ETA) after the first chunk, the last one, and every
 ``progress_every_s`` seconds between (``callbacks.progress_log.ProgressClock``).
@@ -34,7 +34,7 @@ from lightning_paretopo.types import TaskExample
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("n", "acc_tool", "acc_no_tool", "frac_tool", "mean_calls", "well_formed")
+COLUMNS = ("n", "acc_tool", "acc_no_tool", "frac_tool", "mean_calls", "well_formed", "accuracy")
 
 
 @dataclass
@@ -135,12 +135,13 @@ def tier_table(samples: Sequence[Sample]) -> dict[str, dict[str, float]]:
             "frac_tool": _mean([s.calls > 0 for s in group]),
             "mean_calls": _mean([s.calls for s in group]),
             "well_formed": _mean([s.well_formed for s in group]),
+            "accuracy": _mean([s.correct for s in group]),
         }
     return table
 
 
 def markdown_table(table: Mapping[str, Mapping[str, float]]) -> str:
-    """A markdown table: one row per tier, one column per statistic (NaN shown as "-")."""
+    """A markdown table: one row per tier, one column per statistic (NaN or missing: "-")."""
 
     def cell(col: str, value: float) -> str:
         if math.isnan(value):
@@ -149,7 +150,9 @@ def markdown_table(table: Mapping[str, Mapping[str, float]]) -> str:
 
     lines = ["| tier | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for tier, row in table.items():
-        lines.append(f"| {tier} | " + " | ".join(cell(c, row[c]) for c in COLUMNS) + " |")
+        lines.append(
+            f"| {tier} | " + " | ".join(cell(c, row.get(c, math.nan)) for c in COLUMNS) + " |"
+        )
     return "\n".join(lines)
 
 

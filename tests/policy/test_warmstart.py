@@ -47,7 +47,7 @@ def test_tier_table_splits_by_tool_use() -> None:
     assert list(table) == ["easy", "hard", "all"]
     assert table["easy"] == {
         "n": 3.0, "acc_tool": 1.0, "acc_no_tool": 0.5, "frac_tool": pytest.approx(1 / 3),
-        "mean_calls": pytest.approx(1 / 3), "well_formed": 1.0,
+        "mean_calls": pytest.approx(1 / 3), "well_formed": 1.0, "accuracy": pytest.approx(2 / 3),
     }  # fmt: skip
     assert table["hard"]["acc_tool"] == 0.5 and table["hard"]["mean_calls"] == 1.0
     assert table["hard"]["well_formed"] == pytest.approx(2 / 3)
@@ -55,7 +55,7 @@ def test_tier_table_splits_by_tool_use() -> None:
     only_direct = tier_table([Sample("easy", 0, True, True)])
     assert math.isnan(only_direct["easy"]["acc_tool"])
     text = markdown_table(only_direct)
-    assert text.splitlines()[2] == "| easy | 1 | - | 1.000 | 0.000 | 0.000 | 1.000 |"
+    assert text.splitlines()[2] == "| easy | 1 | - | 1.000 | 0.000 | 0.000 | 1.000 | 1.000 |"
 
 
 def test_bad_arguments_name_the_field() -> None:
@@ -106,7 +106,10 @@ def test_arith_warm_start_runs_through_the_cli_and_saves_a_loadable_policy(tmp_p
     with torch.no_grad():
         assert torch.equal(model(ids).logits, cli.model.model(ids).logits)
     report = (policy / "warmstart_eval.md").read_text()
-    assert "| tier | n | acc_tool | acc_no_tool | frac_tool | mean_calls | well_formed |" in report
+    header = (
+        "| tier | n | acc_tool | acc_no_tool | frac_tool | mean_calls | well_formed | accuracy |"
+    )
+    assert header in report
     assert "## sampled (temperature 1.0, 2 per task)" in report and "## greedy" in report
     assert (tmp_path / "ckpt" / "last.ckpt").is_file()
     metrics_file = next((tmp_path / "logs").rglob("metrics.csv"))
