@@ -10,18 +10,26 @@ saved (the merged one, which then stands in for the peft model).
 
 ``adapter_delta_norm(model)`` is the Frobenius norm of the adapters' weight change
 sum over adapted layers of ||(alpha / r) B A||_F^2, square-rooted: 0 for a fresh LoRA (B = 0),
-so it says whether, and how far, training moved the adapters.
+so it says whether, and how far, training moved the adapters. ``state_delta_norm(state_dict,
+scaling)`` computes it from a checkpoint's adapter weights (keys ``...lora_A...`` paired with
+``...lora_B...``), and ``python -m lightning_paretopo.policy.saving <last.ckpt>`` prints it for
+a LoRA run's checkpoint (scaling = ``lora_alpha / r`` from its ``policy.lora``; use_rslora is
+not read).
 
 Deliberately not done: sharded or safetensors-free formats, pushing to the hub.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from lightning_paretopo.policy.loading import _LORA_DEFAULTS
 
 
 def is_peft(model: Any) -> bool:
@@ -52,3 +60,30 @@ def adapter_delta_norm(model: torch.nn.Module) -> float:
             delta = module.scaling[name] * (lora_b[name].weight @ lora_a[name].weight)
             total += float(delta.float().pow(2).sum())
     return math.sqrt(total)
+
+
+def state_delta_norm(state_dict: Mapping[str, torch.Tensor], scaling: float) -> float:
+    """sqrt(sum over each ``lora_A`` / ``lora_B`` pair of ||scaling * B @ A||_F^2)."""
+    total = 0.0
+    for key, a in state_dict.items():
+        if ".lora_A." in key:
+            b = state_dict[key.replace(".lora_A.", ".lora_B.")]
+            total += float((scaling * (b.double() @ a.double())).pow(2).sum())
+    return math.sqrt(total)
+
+
+def checkpoint_delta_norm(path: str | Path) -> float:
+    """``state_delta_norm`` of a LoRA run's checkpoint, with its ``policy.lora`` scaling."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    lora = checkpoint["hyper_parameters"]["policy"]["lora"]
+    if not lora:
+        raise ValueError(f"{path}: not a LoRA run (policy.lora is empty)")
+    lora = {**_LORA_DEFAULTS, **lora}
+    return state_delta_norm(checkpoint["state_dict"], lora["lora_alpha"] / lora["r"])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Frobenius norm of a LoRA run's weight change.")
+    parser.add_argument("checkpoint", help="a LoRA run's last.ckpt")
+    path = parser.parse_args().checkpoint
+    print(f"{path}: LoRA weight change {checkpoint_delta_norm(path):.6f} (Frobenius norm)")

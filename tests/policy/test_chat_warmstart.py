@@ -17,7 +17,7 @@ from lightning_paretopo.policy.chat_warmstart import (
     write_chat_settings,
 )
 from lightning_paretopo.policy.loading import load_policy
-from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
+from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy, state_delta_norm
 from lightning_paretopo.policy.warmstart import WarmStartModule
 from lightning_paretopo.rollout.chat_prompt import HERMES_HEAD
 
@@ -100,6 +100,7 @@ def test_merged_lora_saves_a_plain_policy_with_the_adapted_outputs(tiny_policy, 
             deltas.append(module.scaling["default"] * b @ a)
     expected = float(torch.sqrt(sum((d**2).sum() for d in deltas)))
     assert adapter_delta_norm(model) == pytest.approx(expected, rel=1e-5)
+    assert state_delta_norm(model.state_dict(), 8 / 4) == pytest.approx(expected, rel=1e-5)
     ids = torch.tensor([tok("Q: What is 2+3?\n").input_ids])  # [1, T]
     model.eval()
     with torch.no_grad():
