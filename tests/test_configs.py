@@ -88,8 +88,12 @@ def write_data_files(config: dict[str, Any]) -> None:
 
 
 def policy_override(config: dict[str, Any], policy: Path) -> list[str]:
-    """Point a local (tiny) ParetoPO policy at ``policy``; hub ids stay as they are."""
+    """Point a local ParetoPO policy, or a warm start's local pretrained policy (built at
+    construction), at ``policy``; hub ids and the warm starts' fresh tiny policies stay."""
     model = config.get("model") or {}
+    if model.get("class_path", "").endswith("WarmStartModule"):
+        name = (model.get("init_args") or {}).get("policy", "tiny")
+        return [] if name == "tiny" or _is_hub_id(name) else [f"--model.init_args.policy={policy}"]
     if not model.get("class_path", "").endswith("ParetoPOModule"):
         return []
     name = ((model.get("init_args") or {}).get("policy") or {}).get("name_or_path", "")

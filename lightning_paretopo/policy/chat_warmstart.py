@@ -52,10 +52,13 @@ CHAT_SETTINGS_FILE = "warmstart_chat.json"
 DEFAULT_CHAT_BEHAVIOURS: dict[str, dict[str, float]] = {
     "easy": {"direct": 0.7, "single_call": 0.3},
     "medium": {"direct": 0.3, "single_call": 0.7},
-    "hard": {"direct": 0.05, "single_call": 0.55, "per_step": 0.4},
+    "hard": {"direct": 0.05, "single_call": 0.95},
 }
-"""Tool-happy, like a tool-SFT'd LLM: most medium and hard problems call, hard ones often once
-per step, so RL has redundant calls to remove; easy ones mostly answer directly."""
+"""Easy problems mostly answered directly, medium ones mostly and hard ones almost always with
+one call on the whole expression. Chosen on the val split with SmolLM2-135M (160 traces): with
+40% of hard traces calling once per step, the model learned to make the first step's call of
+``a*b-c`` and answer its result (greedy, hard: 57% right with the calculator); with one call it
+was 100% right (sampled at T=1: 52% -> 97%)."""
 
 
 def chat_settings_file(policy_dir: str | Path) -> Path:
