@@ -39,7 +39,7 @@ def _warm_start(tmp_path: Path, base: Path) -> Path:
     model.update(evaluate_before=False, evaluation={"enabled": False})
     data = config["data"]["init_args"]
     data.update(n_train=24, n_val=4, n_eval=1, batch_size=4, tier_weights={"easy": 0, "medium": 0})
-    data["behaviour_probs"] = {"hard": {"single_call": 1.0}}
+    data["behaviour_probs"] = {"*": {"single_call": 1.0}}
     path = tmp_path / "warmstart.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
