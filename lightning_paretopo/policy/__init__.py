@@ -8,6 +8,7 @@
     batches.py      traces -> padded or packed training batches with a policy-token loss mask
     chat_traces.py  GSM8K's worked solutions as calculator-calling traces
     chat_warmstart.py  ``ChatWarmStartDataModule``: traces in a chat model's own template
+    trace_data.py   ``TraceDataModule``: the warm starts' shared loaders, held-out tasks and tools
     warmstart.py    ``WarmStartModule`` / ``WarmStartDataModule`` (SFT through the CLI)
     saving.py       save a warm-started policy (LoRA merged into its base) and the LoRA delta norm
     evaluate.py     rollout evaluation by tier x tool use (``warmstart_eval.md``)

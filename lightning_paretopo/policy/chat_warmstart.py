@@ -32,16 +32,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
-from lightning import LightningDataModule
-from torch.utils.data import DataLoader
-
 from lightning_paretopo.args import ChatArgs, as_args
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.readers_math import read_gsm8k
 from lightning_paretopo.data.splits import split_of
 from lightning_paretopo.policy.chat_traces import gsm8k_trace
 from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
-from lightning_paretopo.policy.traces import Trace
+from lightning_paretopo.policy.trace_data import TraceDataModule
 from lightning_paretopo.types import TaskExample
 
 log = logging.getLogger(__name__)
@@ -81,7 +78,7 @@ def with_calculator(task: TaskExample, tier: str) -> TaskExample:
     return dataclasses.replace(task, tools=("calculator",), meta={**task.meta, "tier": tier})
 
 
-class ChatWarmStartDataModule(LightningDataModule):
+class ChatWarmStartDataModule(TraceDataModule):
     """Tool-use traces for a chat model, in its own chat template (see the module docstring).
 
     Args:
@@ -181,31 +178,6 @@ class ChatWarmStartDataModule(LightningDataModule):
     def chat_settings(self) -> dict[str, Any]:
         """The chat settings, as recorded beside the saved policy."""
         return asdict(self.chat)
-
-    def _loader(self, traces: list[Trace], shuffle: bool = False) -> DataLoader:
-        return DataLoader(
-            traces, batch_size=self.hparams.batch_size, shuffle=shuffle, collate_fn=list,
-            num_workers=self.hparams.num_workers,
-        )  # fmt: skip
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.data.train, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.data.val)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.data.test)
-
-    def eval_tasks(self) -> list[TaskExample]:
-        return self.data.eval_tasks
-
-    def tools(self) -> dict:
-        return self.data.tools
-
-    @property
-    def protocol(self) -> Any:
-        return self.data.protocol
 
 
 def write_chat_settings(policy_dir: str | Path, settings: Mapping[str, Any]) -> Path:

@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from lightning import LightningDataModule, LightningModule
+from lightning import LightningModule
 from lightning.pytorch.utilities import rank_zero_only
-from torch.utils.data import DataLoader
 
 from lightning_paretopo.callbacks.progress_log import ProgressLog
 from lightning_paretopo.policy.batches import collate_traces, pack_traces
@@ -49,12 +48,12 @@ from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
 from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
 from lightning_paretopo.policy.tiny import build_tiny_policy
-from lightning_paretopo.policy.traces import Trace
+from lightning_paretopo.policy.trace_data import TraceDataModule
 
 log = logging.getLogger(__name__)
 
 
-class WarmStartDataModule(LightningDataModule):
+class WarmStartDataModule(TraceDataModule):
     """Mixed-behaviour warm-start traces for one task family.
 
     Args:
@@ -114,39 +113,6 @@ class WarmStartDataModule(LightningDataModule):
                     "corpus_dir": hp.corpus_dir} if hp.task == "kbqa" else {}),
             )  # fmt: skip
             log.info("warm-start %s traces: %s", self.task, self.data.summary())
-
-    def _loader(self, traces: list[Trace], shuffle: bool = False) -> DataLoader:
-        return DataLoader(
-            traces,
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            collate_fn=list,
-            num_workers=self.hparams.num_workers,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        """Plain shuffled batches. Length-grouped batches (fewer pad tokens) made each batch
-        one behaviour or all facts, and the tiny policy then learned neither copying nor the
-        tables within the budget, so they are not used."""
-        return self._loader(self.data.train, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.data.val)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.data.test)
-
-    def eval_tasks(self) -> list:
-        """The ``n_eval`` held-out problems (test split) as ``TaskExample``s."""
-        return self.data.eval_tasks
-
-    def tools(self) -> dict:
-        """The real tools of this task, by name."""
-        return self.data.tools
-
-    @property
-    def protocol(self) -> Any:
-        return self.data.protocol
 
 
 class WarmStartModule(LightningModule):
