@@ -52,6 +52,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 
 from lightning_paretopo.cli_args import nested_nulls_as_dicts, option_strings
 from lightning_paretopo.config_checks import check_fit_config
+from lightning_paretopo.loggers import fill_loggers, record_run_id
 from lightning_paretopo.resume import (
     RunConfigRecord,
     as_hparams,
@@ -60,7 +61,7 @@ from lightning_paretopo.resume import (
     resolve_ckpt_path,
     saved_config,
 )
-from lightning_paretopo.rundir import checkpoint_dir, fill_run_dir
+from lightning_paretopo.rundir import checkpoint_dir, fill_run_dir, run_label
 from lightning_paretopo.runlock import RunLock, check_fresh_start
 from lightning_paretopo.threads import apply_num_threads
 
@@ -123,7 +124,8 @@ class ParetoPOCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         """Set torch's threads, check the config across fields (``config_checks``), fill the
-        run directory into empty paths, then check the resume (nothing built yet)."""
+        run directory into empty paths, check the resume, then fill the loggers' run id and
+        resume flags (``loggers.continuity``; nothing built yet)."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         apply_num_threads(config.get("num_threads"))
         if self.subcommand == "fit":
@@ -133,11 +135,15 @@ class ParetoPOCLI(LightningCLI):
         experiment = config.get("experiment") or (sources[0].stem if sources else "run")
         self.run_dir = fill_run_dir(config, experiment, label=config.get("run_name"))
         self.run_lock: RunLock | None = None
+        self.wandb_id: str | None = None
         self.run_config: dict[str, Any] | None = None
         if self.run_dir is None or not self.subcommand:
             return
         log.info("run directory: %s", self.run_dir)
         resuming = self._check_resume(config)
+        label = run_label(config, config.get("run_name"))
+        self.wandb_id = fill_loggers(config, self.run_dir, self.subcommand, resuming, experiment,
+                                     label)  # fmt: skip
         name = "config.yaml" if self.subcommand == "fit" and not resuming else None
         name = name or ("config-resume.yaml" if self.subcommand == "fit" else None)
         self.save_config_kwargs["config_filename"] = name or f"config-{self.subcommand}.yaml"
@@ -185,6 +191,8 @@ class ParetoPOCLI(LightningCLI):
             self.trainer.callbacks.append(RunConfigRecord(self.run_config))
         if self.run_dir is not None and _launch_rank_zero():
             self.run_lock = RunLock(self.run_dir).acquire(" ".join(sys.argv))
+            if self.wandb_id is not None:  # a new fit's W&B run, for its resumes
+                record_run_id(self.run_dir, self.wandb_id)
         try:
             super()._run_subcommand(subcommand)
         finally:

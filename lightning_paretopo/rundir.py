@@ -4,7 +4,8 @@ A run of experiment E (the config file's stem, e.g. ``quickstart``, or the CLI's
 ``--experiment``) with method M and seed S lives in ``logs/E/M-sS/`` (M with its static
 weights, e.g. ``static_0.8_0.2``, or the CLI's ``--run_name``): ``config.yaml``, ``checkpoints/`` (``last.ckpt``, so ``--ckpt_path
 last`` resumes), ``fronts.png``, ``summary.json``, the CSV log under ``csv/`` and the W&B run
-under ``wandb/``. W&B runs are grouped by method, so one project compares fronts across runs.
+under ``wandb/``. W&B runs are grouped by ``<experiment>/<method>`` (a method's seeds), so one
+project compares fronts across runs (ids, resumes and tags: ``loggers.continuity``).
 
 ``fill_run_dir`` edits a parsed (not yet instantiated) LightningCLI config in place and only
 fills values that are empty (None, or a logger's own default such as ``save_dir="."``), so anything a config or the command line sets wins. Because
@@ -72,7 +73,7 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
     method_args = _get(model_args, "method")
     if _get(method_args, "name") is None:
         return None
-    method = label or method_label(_get(method_args, "name"), _get(method_args, "weights"))
+    method = run_label(config, label)
     seed = _get(config, "seed_everything")
     seed = None if isinstance(seed, bool) else seed
     run_dir = run_dir_for(experiment, method, seed)
@@ -83,7 +84,7 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
         kind, init_args = str(_get(logger, "class_path")), _get(logger, "init_args")
         _fill(init_args, "save_dir", str(run_dir), defaults=(".",))
         if kind.endswith("WandbLogger"):
-            _fill(init_args, "group", method)
+            _fill(init_args, "group", f"{experiment}/{method}")
             _fill(init_args, "name", f"{experiment}-{method}-s{seed}")
             _fill(init_args, "project", "lightning-paretopo")
         elif kind.endswith("CSVLogger"):
@@ -95,6 +96,12 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
         elif kind.rsplit(".", 1)[-1] in DIR_CALLBACKS:
             _fill(init_args, "dirpath", str(run_dir))
     return run_dir
+
+
+def run_label(config: Any, label: str | None = None) -> str:
+    """The run's method label: ``label`` (``--run_name``) if given, else ``method_label``."""
+    method_args = _get(_get(_get(config, "model"), "init_args"), "method")
+    return label or method_label(_get(method_args, "name"), _get(method_args, "weights"))
 
 
 def checkpoint_dir(config: Any) -> str | None:

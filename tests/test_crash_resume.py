@@ -5,9 +5,10 @@ Both runs are subprocesses of the real CLI on the quickstart config, shrunk by c
 overrides (tiny random policy, 2 prompts x 2 rollouts, validation every 2 steps). The crashed
 run is killed with SIGKILL as soon as its ``last.ckpt`` appears (the shipped ``LastCheckpoint``
 writes it after the first validation, atomically). The resumed run must start at the step the
-checkpoint holds (its CSV log begins there) and end with the same parameters, optimizer state,
+checkpoint holds and end with the same parameters, optimizer state,
 ParetoPO state (stage, weights, archives, RNG), callback and data states as the uninterrupted
-run. Before the fix, ``save_top_k: 0`` left no checkpoint until the end, so the kill lost the
+run, and its logs must be one history: one CSV version and one W&B run (two segments of one id)
+holding every step once, with the uninterrupted run's values. Before the fix, ``save_top_k: 0`` left no checkpoint until the end, so the kill lost the
 run and ``--ckpt_path last`` restarted from step 0.
 """
 
@@ -25,6 +26,8 @@ from typing import Any
 import pytest
 import torch
 
+from lightning_paretopo.loggers.continuity import read_run_id
+from lightning_paretopo.loggers.wandb_files import read_run, run_files
 from tests.helpers import tiny_quickstart
 from tests.module.test_resume import assert_same
 
@@ -75,9 +78,32 @@ def _state(path: Path) -> dict[str, Any]:
     return state
 
 
-def _first_step(csv_dir: Path) -> int:
-    with open(csv_dir / "metrics.csv") as f:
-        return min(int(row["step"]) for row in csv.DictReader(f) if row["step"])
+def _csv_rows(run_dir: Path) -> list[tuple[str, str | None, str | None]]:
+    versions = sorted((run_dir / "csv").iterdir())
+    assert [v.name for v in versions] == ["version_0"], versions  # one run, one CSV version
+    with open(versions[0] / "metrics.csv") as f:
+        return [
+            (r["step"], r.get("train/loss/pg_loss"), r.get("val/hv")) for r in csv.DictReader(f)
+        ]
+
+
+def _wandb_rows(run_dir: Path) -> list[dict[str, Any]]:
+    run_id = read_run_id(run_dir)
+    files = run_files(run_dir / "wandb", run_id)
+    rows = [row for path in files for row in read_run(path).history]
+    keep = ("trainer/global_step", "train/loss/pg_loss", "val/hv")
+    return [{k: row[k] for k in keep if k in row} for row in rows]
+
+
+def _assert_one_history(whole: Path, crashed: Path, saved_step: int) -> None:
+    """The crashed-and-resumed run's CSV and W&B history: one version, one W&B run (two
+    segments), every step once, the values of the uninterrupted run."""
+    assert len(run_files(crashed / "wandb", read_run_id(crashed))) == 2
+    rows = _wandb_rows(crashed)
+    assert [r["trainer/global_step"] for r in rows] == list(range(MAX_STEPS))
+    assert rows == _wandb_rows(whole)
+    assert _csv_rows(crashed) == _csv_rows(whole)
+    assert saved_step > 0
 
 
 @pytest.mark.slow
@@ -97,8 +123,7 @@ def test_kill_9_then_resume_from_last_matches_an_uninterrupted_run(
 
     _run(_command(tiny_policy, "crashed", "--ckpt_path=last"), tmp_path / "c", "resumed.log")
     assert "resuming from" in (tmp_path / "c" / "resumed.log").read_text()
-    versions = sorted((crashed / "csv").iterdir())
-    assert _first_step(versions[-1]) == saved_step  # continued from the saved step, not 0
+    _assert_one_history(whole, crashed, saved_step)
     final = _state(last)
     assert final["global_step"] == MAX_STEPS
     assert_same(_state(whole / "checkpoints" / "last.ckpt"), final, "checkpoint")

@@ -48,7 +48,10 @@ def test_fill_run_dir_fills_every_empty_path() -> None:
     wandb, csv = config.trainer.logger
     checkpoint, fronts = config.trainer.callbacks
     assert config.trainer.default_root_dir == str(run_dir)
-    assert wandb.init_args.save_dir == str(run_dir) and wandb.init_args.group == "static_0.2_0.8"
+    assert (
+        wandb.init_args.save_dir == str(run_dir)
+        and wandb.init_args.group == "quickstart/static_0.2_0.8"
+    )
     assert wandb.init_args.name == "quickstart-static_0.2_0.8-s3"
     assert csv.init_args.save_dir == str(run_dir) and csv.init_args.name == "csv"
     assert checkpoint.init_args.dirpath == f"{run_dir}/checkpoints"
@@ -77,7 +80,8 @@ def test_a_run_label_replaces_the_method_label() -> None:
     assert str(run_dir) == "logs/fronts-arith/paretopo_no_credit-s3"
     wandb = config.trainer.logger[0].init_args
     assert (
-        wandb.group == "paretopo_no_credit" and wandb.name == "fronts-arith-paretopo_no_credit-s3"
+        wandb.group == "fronts-arith/paretopo_no_credit"
+        and wandb.name == "fronts-arith-paretopo_no_credit-s3"
     )
     assert (
         str(fill_run_dir(_config(method="paretopo"), "quickstart")) == "logs/quickstart/paretopo-s3"

@@ -18,6 +18,11 @@ that a kill can leave dangling). Why after validation and not ``every_n_train_st
 writes step-triggered checkpoints before that step's validation and skips it on resume (see
 tests/module/test_resume.py), so the resumed run would lack one validation record.
 
+Before each write, every logger with a ``flush_before_checkpoint`` method gets it called
+(``loggers.RunWandbLogger`` commits its pending row and lets W&B write its file), so the logs
+of every step the checkpoint holds are on disk before the checkpoint is: a resumed run redoes
+exactly the steps after it, and its logs hold each step once.
+
 Deliberately not done: no top-k by a metric (select points on the fronts, not checkpoints), no
 save on exception (an exception can come mid-step, with a half-updated state).
 """
@@ -45,9 +50,16 @@ class LastCheckpoint(ModelCheckpoint):
         """Write ``last.ckpt`` once per validation of a fit (the sanity check excluded)."""
         if self._should_skip_saving_checkpoint(trainer):
             return
-        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._write(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Write the final state unless the last validation already did at this step."""
         if not self._should_skip_saving_checkpoint(trainer):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            self._write(trainer)
+
+    def _write(self, trainer: pl.Trainer) -> None:
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                if hasattr(logger, "flush_before_checkpoint"):
+                    logger.flush_before_checkpoint()
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))

@@ -10,7 +10,7 @@ sanity check, on global rank 0:
   ``default_root_dir``), else ``trainer.default_root_dir``;
 - with a ``WandbLogger`` among ``trainer.loggers``: logs ``val/front_table`` (a ``wandb.Table``,
   columns from ``front_table``), ``val/front_scatter`` (``wandb.plot.scatter`` of tool_calls vs
-  accuracy) and ``val/fronts`` (the PNG) with ``trainer/global_step``, WandbLogger's step key.
+  accuracy) and ``val/fronts`` (the PNG) through the logger's ``log_metrics`` at the global step.
 
 Hook choice. In Lightning 2.6 the evaluation loop calls ``on_validation_epoch_end`` on the
 callbacks BEFORE the LightningModule (``loops/evaluation_loop.py``,
@@ -166,7 +166,7 @@ class FrontLogger(Callback):
             if wandb_loggers:
                 if not names:
                     names = [f"objective_{k}" for k in range(len(history[-1].get("weights", [])))]
-                self._log_wandb(wandb_loggers, history, names, path, trainer.global_step)
+                self._log_wandb(wandb_loggers, history, names, path, _log_step(trainer))
 
     @staticmethod
     def _log_wandb(
@@ -184,17 +184,21 @@ class FrontLogger(Callback):
             scatter = wandb.plot.scatter(
                 table, "tool_calls", "accuracy", title="validation: accuracy vs tool calls"
             )
-            logger.experiment.log(
-                {
-                    "val/front_table": table,
-                    "val/front_scatter": scatter,
-                    "val/fronts": wandb.Image(str(png)),
-                    "trainer/global_step": step,
-                }
-            )
+            media = {"val/front_table": table, "val/front_scatter": scatter,
+                     "val/fronts": wandb.Image(str(png))}  # fmt: skip
+            logger.log_metrics(media, step=step)  # RunWandbLogger: W&B step = global step
 
     def state_dict(self) -> dict[str, Any]:
         return {"train_history": [dict(h) for h in self.train_history]}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.train_history = [dict(h) for h in state_dict["train_history"]]
+
+
+def _log_step(trainer: pl.Trainer) -> int:
+    """The step Lightning logs this validation's metrics at (in a fit, the batches stepped so
+    far, one less than ``global_step``): the table joins the row of ``val/*``, and a resumed run
+    (which redoes the steps from the checkpoint's ``global_step`` on) never logs it again."""
+    if trainer.state.fn == "fit":
+        return int(trainer.fit_loop.epoch_loop._batches_that_stepped)
+    return int(trainer.global_step)

@@ -7,7 +7,8 @@ zero reference, i.e. the product of its coordinates). ``summary.json`` in the ru
 holds the method, the decoding of the evaluation (greedy, or sampled at the training
 temperature: ``rollout.val_greedy``), whether the final point dominates the start point
 (accuracy not lower, fewer tool calls), the switch step and the wall time of the fit. At the
-end the two points are logged side by side (INFO) (``format_report``), with the paths of the plot and
+end the two points are logged side by side (INFO) and handed to every logger that has
+``log_test_points`` (``loggers.RunWandbLogger``: W&B summary fields and a table) (``format_report``), with the paths of the plot and
 of the summary. When the module's ``zero_advantage_watch`` saw a stretch of training steps with
 every advantage 0 (``diagnostics.ZeroAdvantageWatch``), ``summary.json`` holds it under
 ``zero_advantage`` and the report ends with a WARNING line saying what to check.
@@ -132,6 +133,9 @@ class RunSummary(Callback):
         plots = [
             c.run_dir(trainer) / c.filename for c in trainer.callbacks if isinstance(c, FrontLogger)
         ]
+        for logger in trainer.loggers:  # RunWandbLogger: summary fields and a table
+            if hasattr(logger, "log_test_points"):
+                logger.log_test_points(summary)
         report = format_report(summary, path, plots[0] if plots else None)
         (log.warning if summary["zero_advantage"] else log.info)("%s", report)
 
