@@ -7,8 +7,9 @@ seconds. Per task (``--tasks``, ``--methods``, ``--seeds`` filter): where its re
 (warm-start hashes, machines, commits), the warm-start point, the table
 (``fronts_report.render_table``), the paired table (``paired.render_paired_table``), the switch
 step and w* of each run that switched, and PNGs in ``<out dir>/results/``:
-``blocks-<task>-fronts.png`` (every method's final test points in (tool calls, accuracy), each
-method's front as a step line; ``plots.plot_method_fronts``) and ``blocks-<task>-hv.png`` (val/hv
+``blocks-<task>-fronts.png`` (every method's final test points, its front, the union front and
+the warm start, in (tool calls, accuracy) and in the hypervolume's objective space: the cross-run
+fronts command's figure, ``lightning_paretopo.fronts.plot_fronts``) and ``blocks-<task>-hv.png`` (val/hv
 against step, mean over seeds). Then the across-tasks summary (``paired.render_across``). The
 Discussion section between two markers is hand-written: its text survives regeneration;
 everything else is overwritten.
@@ -44,6 +45,8 @@ from benchmarks.fronts_val import render_validation
 from benchmarks.paired import render_across, render_paired_table
 from benchmarks.provenance import describe_machine, machine_info
 from benchmarks.records import default_records_dir, load_records
+from lightning_paretopo.fronts import RunPoints
+from lightning_paretopo.fronts import plot_fronts as plot_run_points
 
 DISCUSSION_START, DISCUSSION_END = "<!-- discussion:start -->", "<!-- discussion:end -->"
 DISCUSSION_PLACEHOLDER = "_To be written by the lead from the tables and pictures above._"
@@ -64,19 +67,29 @@ def kept_discussion(old_text: str | None) -> str:
     return DISCUSSION_PLACEHOLDER
 
 
-def plot_fronts(records: list[dict[str, Any]], order: list[str], title: str) -> Figure:
-    """Final (tool calls, accuracy) test points per method, and the warm-start point(s)."""
-    from lightning_paretopo.plots import plot_method_fronts
+def run_points(records: list[dict[str, Any]], order: list[str]) -> list[RunPoints]:
+    """The records as the cross-run fronts command's ``RunPoints`` (methods in ``order``)."""
+    out = []
+    for method in method_order(records, order):
+        for r in sorted((r for r in records if r["method"] == method), key=lambda r: r["seed"]):
+            names = r["objectives"]
 
-    points = {
-        m: [(r["final"]["tool_calls"], r["final"]["accuracy"]) for r in records if r["method"] == m]
-        for m in method_order(records, order)
-    }
-    starts = {(r["start"]["tool_calls"], r["start"]["accuracy"]) for r in records if r.get("start")}
-    points["warm start"] = sorted(starts)
-    fig = plot_method_fronts(points, title=title, figsize=(10.0, 5.5))
-    fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title="method")
-    return fig
+            def point(p: dict[str, Any] | None, names: list[str] = names) -> dict[str, Any] | None:
+                if not p:
+                    return None
+                vector = [p["point"][n] for n in names]
+                return {"accuracy": p["accuracy"], "tool_calls": p["tool_calls"],
+                        "hypervolume": p["hv"], "point": vector, "n": p.get("n")}  # fmt: skip
+
+            out.append(RunPoints(Path(r["task"]) / f"{method}-s{r['seed']}", r["task"], method,
+                                 r["seed"], names, point(r["final"]), point(r.get("start"))))  # fmt: skip
+    return out
+
+
+def plot_fronts(records: list[dict[str, Any]], order: list[str], title: str) -> Figure:
+    """Final test points per method, each method's front, the union front, the warm start,
+    in calls and in the hypervolume's objective space (``lightning_paretopo.fronts``)."""
+    return plot_run_points(run_points(records, order), title=title)
 
 
 def plot_hv(curves: dict[str, list[tuple[int, float, int]]], title: str) -> Figure:
