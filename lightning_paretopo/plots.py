@@ -75,9 +75,9 @@ def _mark_switch(ax: Axes, switch_step: int | None, last_step: float) -> None:
 
 
 def _panel_points(ax: Axes, history: Sequence[Mapping[str, Any]]) -> None:
-    ax.set_title("(a) validation points")
-    ax.set_xlabel("tool calls per episode")
-    ax.set_ylabel("accuracy")
+    ax.set_title("(a) validation points (better: \u2196 up and left)")
+    ax.set_xlabel("tool calls per episode (fewer is better)")
+    ax.set_ylabel("accuracy (higher is better)")
     ax.grid(alpha=0.3)
     if not history:
         ax.text(0.5, 0.5, "no validation yet", ha="center", va="center", transform=ax.transAxes)
@@ -94,7 +94,13 @@ def _panel_points(ax: Axes, history: Sequence[Mapping[str, Any]]) -> None:
         calls[-1:], acc[-1:], marker="*", s=260, facecolors="none", edgecolors="tab:red",
         lw=1.6, zorder=4, label=f"latest (step {steps[-1]})",
     )  # fmt: skip
-    ax.legend(loc="lower right")
+    _legend_below(ax)
+
+
+def _legend_below(ax: Axes, ncol: int = 2) -> None:
+    """The panel's legend under its axes, so it never covers a point or a line."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
 
 
 def _panel_hv(
@@ -106,7 +112,7 @@ def _panel_hv(
     ax.set_title("(b) hypervolume")
     ax.set_xlabel("step")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("HV (normalised objectives)")
+    ax.set_ylabel("HV (normalised objectives; higher is better)")
     ax.grid(alpha=0.3)
     last = 0.0
     if train_history:
@@ -120,8 +126,7 @@ def _panel_hv(
                 lw=1.5, label="val/hv")  # fmt: skip
         last = max(last, steps[-1])
     _mark_switch(ax, switch_step, last)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right")
+    _legend_below(ax)
 
 
 def _panel_weights(
@@ -149,8 +154,7 @@ def _panel_weights(
         for k, name in enumerate(names):
             ax.plot(steps, [float(h["weights"][k]) for h in source], lw=1.8, label=f"w[{name}]")
         _mark_switch(ax, switch_step, steps[-1])
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best")
+    _legend_below(ax)
 
 
 def plot_run_fronts(
@@ -159,7 +163,7 @@ def plot_run_fronts(
     switch_step: int | None = None,
     objective_names: Sequence[str] | None = None,
     title: str | None = None,
-    figsize: tuple[float, float] = (16.0, 4.8),
+    figsize: tuple[float, float] = (16.0, 5.4),
     dpi: int = 100,
 ) -> Figure:
     """One run's fronts, HV and weights in three panels (module docstring).

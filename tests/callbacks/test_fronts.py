@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`"),
 ]
 
-PNG_SHAPE = (480, 1600, 4)  # plot_run_fronts default: 16 x 4.8 inches at 100 dpi, RGBA
+PNG_SHAPE = (540, 1600, 4)  # plot_run_fronts default: 16 x 5.4 inches at 100 dpi, RGBA
 
 
 def fit(tmp_path: Path, callbacks: list, max_steps: int = 12, **kwargs):

@@ -32,7 +32,7 @@ def test_run_fronts_png_size_and_empty_history(tmp_path: Path) -> None:
     fig.savefig(tmp_path / "run.png")
     assert matplotlib.image.imread(tmp_path / "run.png").shape == (150, 400, 4)
     assert [ax.get_title() for ax in fig.axes[:3]] == [
-        "(a) validation points", "(b) hypervolume", "(c) scalarisation weights",
+        "(a) validation points (better: \u2196 up and left)", "(b) hypervolume", "(c) scalarisation weights",
     ]  # fmt: skip
     assert len(plot_run_fronts([]).axes) == 3  # renders before the first validation
     with pytest.raises(ValueError, match="tool_calls"):
