@@ -9,8 +9,9 @@ saves it (``fig.savefig(path)``; the pixel size is ``figsize * dpi``, no tight b
   (fewer calls and higher accuracy are better) and the latest point starred; (b) HV against
   step: ``val/hv`` and, when given, the training archive HV; (c) the stage-1 weights per
   objective against step. The switch step, when given, is a dashed line with stage 2 shaded.
-- ``plot_method_fronts(points_by_method, ...)``: several runs/methods, each as its points and
-  its non-dominated front.
+- ``new_figure`` and ``rc_context``: the shared canvas and fonts (also used by ``fronts.figure``).
+
+Many runs side by side: ``lightning_paretopo.fronts.plot_fronts``.
 
 Not done here: computing HV (``pareto``), choosing the run directory or logging (``callbacks``).
 """
@@ -50,11 +51,11 @@ def front_indices(tool_calls: Sequence[float], accuracy: Sequence[float]) -> lis
     return sorted(keep, key=lambda i: (pts[i][0], pts[i][1]))
 
 
-def _rc_context() -> Any:
+def rc_context() -> Any:
     return matplotlib.rc_context(_FONT)
 
 
-def _new_figure(figsize: tuple[float, float], dpi: int) -> Figure:
+def new_figure(figsize: tuple[float, float], dpi: int) -> Figure:
     fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -184,53 +185,12 @@ def plot_run_fronts(
         missing = [key for key in _VAL_KEYS if key not in h]
         if missing:
             raise ValueError(f"history[{i}] lacks {missing}; each record needs {_VAL_KEYS}")
-    with _rc_context():
-        fig = _new_figure(figsize, dpi)
+    with rc_context():
+        fig = new_figure(figsize, dpi)
         ax_pts, ax_hv, ax_w = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1, 1]})
         _panel_points(ax_pts, history)
         _panel_hv(ax_hv, history, train_history, switch_step)
         _panel_weights(ax_w, history, train_history, switch_step, objective_names)
         if title:
             fig.suptitle(title, fontsize=13)
-    return fig
-
-
-def plot_method_fronts(
-    points_by_method: Mapping[str, Sequence[tuple[float, float]]],
-    title: str | None = None,
-    xlabel: str = "tool calls per episode",
-    ylabel: str = "accuracy",
-    figsize: tuple[float, float] = (7.0, 5.0),
-    dpi: int = 100,
-) -> Figure:
-    """Several methods' (tool calls, accuracy) points, each with its non-dominated front.
-
-    Args:
-        points_by_method: method name -> its points as (tool_calls, accuracy) pairs.
-        title: the axes title.
-        xlabel: x-axis label.
-        ylabel: y-axis label.
-        figsize: inches.
-        dpi: dots per inch.
-    """
-    markers = "osD^vP*Xh<>"
-    with _rc_context():
-        fig = _new_figure(figsize, dpi)
-        ax = fig.subplots()
-        for m, (name, points) in enumerate(points_by_method.items()):
-            pts = [(float(c), float(a)) for c, a in points]
-            if not pts:
-                continue
-            calls, acc = [p[0] for p in pts], [p[1] for p in pts]
-            color = f"C{m % 10}"
-            ax.scatter(calls, acc, color=color, marker=markers[m % len(markers)], s=40,
-                       alpha=0.75, edgecolors="k", lw=0.4, label=name)  # fmt: skip
-            _draw_front(ax, calls, acc, color=color, lw=1.6)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        if title:
-            ax.set_title(title)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower right", title="method")
     return fig

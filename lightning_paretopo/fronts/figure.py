@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from lightning_paretopo.fronts.compare import methods_in_order, start_points
 from lightning_paretopo.fronts.runs import RunPoints
-from lightning_paretopo.plots import _new_figure, _rc_context, front_indices
+from lightning_paretopo.plots import front_indices, new_figure, rc_context
 
 MARKERS = "osD^vP*Xh<>"
 
@@ -122,8 +122,8 @@ def plot_fronts(runs: list[RunPoints], title: str | None = None, dpi: int = 100)
     if not runs:
         raise ValueError("no finished runs to plot")
     methods = methods_in_order(runs)
-    with _rc_context():
-        fig = _new_figure((14.0, 5.6), dpi)
+    with rc_context():
+        fig = new_figure((14.0, 5.6), dpi)
         ax_calls, ax_obj = fig.subplots(1, 2, width_ratios=[1.15, 1.0])
         _panel_calls(ax_calls, runs, methods)
         _panel_objectives(ax_obj, runs, methods)

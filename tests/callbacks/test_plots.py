@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from lightning_paretopo.plots import front_indices, plot_method_fronts, plot_run_fronts
+from lightning_paretopo.plots import front_indices, plot_run_fronts
 
 
 def test_front_indices_pinned() -> None:
@@ -39,14 +39,3 @@ def test_run_fronts_png_size_and_empty_history(tmp_path: Path) -> None:
         plot_run_fronts([{"step": 1, "accuracy": 0.5, "hv": 0.1}])
     with pytest.raises(ValueError, match="objective_names"):
         plot_run_fronts(history, objective_names=["only one"])
-
-
-def test_method_fronts_png(tmp_path: Path) -> None:
-    fig = plot_method_fronts(
-        {"paretopo": [(1.0, 0.6), (2.0, 0.7)], "static": [(2.5, 0.55)], "empty": []},
-        title="GSM8K", figsize=(4.0, 3.0), dpi=50,
-    )  # fmt: skip
-    fig.savefig(tmp_path / "methods.png")
-    assert matplotlib.image.imread(tmp_path / "methods.png").shape == (150, 200, 4)
-    labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["paretopo", "static"]
