@@ -131,3 +131,29 @@ def test_smollm2_calls_through_the_chat_protocol_and_trains_lora_only(converted,
     assert with_grad and all("lora_" in n for n in with_grad)
     assert all(p.requires_grad == ("lora_" in n) for n, p in policy.named_parameters())
     assert sum(float(g.abs().sum()) for n, g in with_grad.items() if "lora_B" in n) > 0
+
+
+def test_smollm2_lora_checkpoint_is_adapter_sized_and_resumes_exactly(
+    converted: Path, tmp_path: Path
+) -> None:
+    """The acceptance of the real-LLM issue on SmolLM2-135M itself: ``last.ckpt`` of a LoRA
+    run holds the adapters (and their optimizer state) only, and a run resumed from it ends
+    with the parameters, optimizer and ParetoPO state of an uninterrupted one."""
+    from tests.module.test_adapter_checkpoint import fit
+    from tests.module.test_resume import assert_same, paretopo_state
+
+    lora = {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}
+    tA, mA = fit(tmp_path / "A", converted, 2, lora=lora)
+    fit(tmp_path / "B", converted, 1, lora=lora)
+    last = tmp_path / "B" / "checkpoints" / "last.ckpt"
+    base_bytes = sum(p.stat().st_size for p in converted.glob("*.safetensors"))
+    assert last.stat().st_size < base_bytes / 20, (last.stat().st_size, base_bytes)
+    saved = torch.load(last, weights_only=True)["state_dict"]
+    assert saved and all(".lora_" in k for k in saved)
+    tC, mC = fit(tmp_path / "B", converted, 2, ckpt=last, lora=lora)
+    assert tA.global_step == tC.global_step == 2
+    params_C = dict(mC.named_parameters())
+    for name, p in mA.named_parameters():
+        assert torch.equal(p, params_C[name]), name
+    assert_same(tA.optimizers[0].state_dict(), tC.optimizers[0].state_dict(), "optimizer")
+    assert_same(paretopo_state(mA), paretopo_state(mC), "module")
