@@ -91,19 +91,11 @@ def format_mean_std(mean: float, std: float, n: int, digits: int = 3, sign: bool
 
 
 def union_front_hv(points: list[list[float] | None]) -> float:
-    """HV, against the zero reference, of the union of ``points`` (each a K-list).
+    """HV, against the zero reference, of the union of ``points`` (each a K-list; None and
+    non-finite points dropped; none left gives 0): ``lightning_paretopo.fronts.union_hv``."""
+    from lightning_paretopo.fronts import union_hv
 
-    Points with a NaN or inf entry are dropped; no finite point gives 0.
-    """
-    import torch
-
-    from lightning_paretopo.pareto import hypervolume
-
-    finite = [p for p in points if p is not None and all(math.isfinite(float(x)) for x in p)]
-    if not finite:
-        return 0.0
-    Y = torch.tensor(finite, dtype=torch.float64)  # [M, K]
-    return hypervolume(Y, torch.zeros(Y.shape[1], dtype=torch.float64))
+    return union_hv([p for p in points if p is not None])
 
 
 def final_vector(record: Record) -> list[float]:

@@ -13,12 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
 from lightning_paretopo.pareto import HypervolumeWeights, hypervolume, is_non_dominated
 
+STANDIN_WARNINGS = [  # what a Trainer on the stand-in module warns about, harmlessly
+    pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
+    pytest.mark.filterwarnings("ignore:.*isinstance\\(treespec, LeafSpec\\)"),
+    pytest.mark.filterwarnings("ignore:You're resuming from a checkpoint that ended before"),
+    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no"),
+    pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`"),
+    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
+]
 TOOL_BUDGET = 4  # M of tool_efficiency = 1 - min(m, M) / M
 # (accuracy, tool_calls) of the k-th validation
 VAL_SCRIPT = [(0.30, 2.0), (0.50, 2.5), (0.45, 1.5), (0.60, 3.0), (0.40, 3.5), (0.65, 2.0)]

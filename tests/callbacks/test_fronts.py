@@ -12,15 +12,9 @@ from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from lightning_paretopo.callbacks import FrontLogger, StageSwitch, front_table
 
-from .standin import StandInModule, StopAt, hv_after, loader, make_trainer
+from .standin import STANDIN_WARNINGS, StandInModule, StopAt, hv_after, loader, make_trainer
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
-    pytest.mark.filterwarnings("ignore:.*isinstance\\(treespec, LeafSpec\\)"),
-    pytest.mark.filterwarnings("ignore:You're resuming from a checkpoint that ended before"),
-    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no"),
-    pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`"),
-]
+pytestmark = STANDIN_WARNINGS
 
 PNG_SHAPE = (540, 1600, 4)  # plot_run_fronts default: 16 x 5.4 inches at 100 dpi, RGBA
 

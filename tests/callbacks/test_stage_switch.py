@@ -13,15 +13,9 @@ from lightning.pytorch.loggers import CSVLogger
 
 from lightning_paretopo.callbacks import StageSwitch, relative_hv_gain
 
-from .standin import StandInModule, StopAt, hv_after, loader, make_trainer
+from .standin import STANDIN_WARNINGS, StandInModule, StopAt, hv_after, loader, make_trainer
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
-    pytest.mark.filterwarnings("ignore:.*isinstance\\(treespec, LeafSpec\\)"),
-    pytest.mark.filterwarnings("ignore:You're resuming from a checkpoint that ended before"),
-    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no"),
-    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
-]
+pytestmark = STANDIN_WARNINGS
 
 
 def fit(tmp_path: Path, switch: StageSwitch, max_steps: int = 20, method: str = "paretopo"):

@@ -15,15 +15,9 @@ import pytest
 from lightning_paretopo.callbacks import LastCheckpoint
 from lightning_paretopo.loggers import RunCSVLogger, RunWandbLogger
 from lightning_paretopo.loggers.wandb_files import read_run, run_files
-from tests.callbacks.standin import StandInModule, loader, make_trainer
+from tests.callbacks.standin import STANDIN_WARNINGS, StandInModule, loader, make_trainer
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
-    pytest.mark.filterwarnings("ignore:.*isinstance\\(treespec, LeafSpec\\)"),
-    pytest.mark.filterwarnings("ignore:You're resuming from a checkpoint that ended before"),
-    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no"),
-    pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`"),
-]
+pytestmark = STANDIN_WARNINGS
 
 
 class KeepFirstCheckpoint(pl.Callback):
