@@ -71,7 +71,7 @@ from lightning_paretopo.methods import (
     method_report,
 )
 from lightning_paretopo.module_checks import check_config, static_weights
-from lightning_paretopo.optimization import check_optimizer, policy_update
+from lightning_paretopo.optimization import UpdateStep, check_optimizer, policy_update
 from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
 from lightning_paretopo.pareto.meta_reward import SmoothedHVGain
 from lightning_paretopo.precision import keep_tasks_whole
@@ -271,7 +271,8 @@ class ParetoPOModule(LightningModule):
         )
         A, a = method_advantages(self.method_args, self.stage, inputs)  # [N], [N, T]
         signal = self._signal_diagnostics(a, batch)  # before the update moves global_step
-        stats = policy_update(self, batch, a, self.loss_args, self._ref_policy)
+        step = UpdateStep.of(self)
+        stats = policy_update(self.policy, batch, a, self.loss_args, step, self._ref_policy)
         metrics = train_metrics(self.objective_names, self.accuracy_index, R_raw, batch, weights)
         metrics |= {"train/hv": self.hv_weights.hypervolume, "train/stage": float(self.stage)}
         metrics["train/advantage_abs"] = float(A.abs().mean())

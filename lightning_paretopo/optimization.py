@@ -1,7 +1,10 @@
 """One policy update on a rollout batch: ``ppo_epochs`` passes of the clipped token-level policy
 gradient (``losses.policy_loss``), micro-batched, under Lightning's manual optimisation.
 
-Contract of ``policy_update(module, batch, a, args, ref_policy)``:
+Contract of ``policy_update(policy, batch, a, args, step, ref_policy)``: ``step`` (an
+``UpdateStep``) holds what the update needs from the trainer (the optimizer, a backward, a
+gradient-norm clip, the no-sync context of DDP, the LR scheduler); ``UpdateStep.of(module)``
+takes them from a LightningModule under manual optimisation. The module is not passed.
 
 - ``old`` log-probs (the sampling policy) are computed once, without grad, when ``ppo_epochs``
   > 1; with one pass the ratio is exactly 1 (``old = logp.detach()``).
@@ -33,6 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -82,11 +86,11 @@ def batch_logprobs(
     return out
 
 
-def _reference(module: LightningModule, batch: RolloutBatch, micro: list[MicroBatch], ref: Any):
+def _reference(policy: torch.nn.Module, batch: RolloutBatch, micro: list[MicroBatch], ref: Any):
     if ref is not None:
         return batch_logprobs(ref, batch, micro)
-    with module.policy.disable_adapter():
-        return batch_logprobs(module.policy, batch, micro)
+    with policy.disable_adapter():
+        return batch_logprobs(policy, batch, micro)
 
 
 #: How each loss statistic of a micro-batch adds up to the batch's: None = by its share of the
@@ -94,52 +98,77 @@ def _reference(module: LightningModule, batch: RolloutBatch, micro: list[MicroBa
 _STAT_SCALE: dict[str, float | None] = {"pg_loss": None, "kl": None, "num_tokens": 1.0}
 
 
+@dataclass
+class UpdateStep:
+    """What a policy update drives: ``optimizer`` (``step``, ``zero_grad``), ``backward(loss)``,
+    ``clip(max_norm)`` (the gradient-norm clip), ``no_sync(last)`` (a context in which a
+    micro-batch's backward does not all-reduce; a no-op but for DDP) and ``scheduler`` (None:
+    none)."""
+
+    optimizer: Any
+    backward: Callable[[torch.Tensor], None]
+    clip: Callable[[float], None]
+    no_sync: Callable[[bool], AbstractContextManager] = lambda last: nullcontext()
+    scheduler: Any = None
+
+    @classmethod
+    def of(cls, module: LightningModule) -> UpdateStep:
+        """The step of a LightningModule under manual optimisation."""
+        opt = module.optimizers()
+        return cls(
+            optimizer=opt,
+            backward=module.manual_backward,
+            clip=lambda max_norm: module.clip_gradients(opt, max_norm, "norm"),
+            no_sync=lambda last: _local_backward(module, last),
+            scheduler=module.lr_schedulers(),
+        )
+
+
 def policy_update(
-    module: LightningModule,
+    policy: torch.nn.Module,
     batch: RolloutBatch,
     a: torch.Tensor,
     args: LossArgs,
+    step: UpdateStep,
     ref_policy: torch.nn.Module | None = None,
 ) -> dict[str, float]:
-    """Run ``args.ppo_epochs`` optimizer steps of ``module.policy`` on ``batch``.
+    """Run ``args.ppo_epochs`` optimizer steps of ``policy`` on ``batch``.
 
     Args:
-        module: the LightningModule (manual optimisation) whose ``policy`` is trained.
+        policy: the model being trained (a PEFT model when LoRA is on).
         batch: the rollout batch (N rows).
         a: [N, T] token advantages.
         args: the loss settings.
+        step: the optimizer, backward, clip, no-sync context and scheduler (``UpdateStep``).
         ref_policy: frozen reference policy for the KL penalty; None uses the disabled adapter.
 
     Returns:
         The loss statistics (``losses.policy_loss``) averaged over the passes.
     """
-    opt = module.optimizers()
-    policy = module.policy
     mask = batch.action_mask.float()  # [N, T]
     lengths = batch.attention_mask.sum(dim=1)  # [N]
     micro = micro_batches(lengths, args.micro_batch_size, args.max_padding)
     weights = shares(mask, micro, args.aggregation)
     token_weights = shares(mask, micro, "token-mean")
     old = batch_logprobs(policy, batch, micro) if args.ppo_epochs > 1 else None  # [N, T]
-    ref = _reference(module, batch, micro, ref_policy) if args.kl_beta > 0 else None  # [N, T]
+    ref = _reference(policy, batch, micro, ref_policy) if args.kl_beta > 0 else None  # [N, T]
     sums: dict[str, float] = {}
     for _ in range(args.ppo_epochs):
         for i, (m, share, token_share) in enumerate(
             zip(micro, weights, token_weights, strict=True)
         ):
-            with _local_backward(module, last=i == len(micro) - 1):
+            with step.no_sync(i == len(micro) - 1):
                 loss, stats = _micro_loss(policy, batch, m, a, mask, old, ref, args)
-                module.manual_backward(loss * share)
+                step.backward(loss * share)
             for key, value in stats.items():
                 scale = _STAT_SCALE.get(key, token_share)
                 sums[key] = sums.get(key, 0.0) + float(value) * (share if scale is None else scale)
         if args.max_grad_norm is not None:
-            module.clip_gradients(opt, args.max_grad_norm, "norm")
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    scheduler = module.lr_schedulers()
-    if scheduler is not None:
-        scheduler.step()
+            step.clip(args.max_grad_norm)
+        step.optimizer.step()
+        step.optimizer.zero_grad(set_to_none=True)
+    if step.scheduler is not None:
+        step.scheduler.step()
     return {k: v / args.ppo_epochs for k, v in sums.items()}
 
 

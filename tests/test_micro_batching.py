@@ -4,7 +4,6 @@ the same loss and gradients (to float rounding) however the batch is cut."""
 from __future__ import annotations
 
 import copy
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from lightning_paretopo.args import LossArgs
 from lightning_paretopo.micro_batching import MicroBatch, micro_batches, shares
-from lightning_paretopo.optimization import policy_update
+from lightning_paretopo.optimization import UpdateStep, policy_update
 from lightning_paretopo.policy.tiny import build_tiny_policy
 from lightning_paretopo.types import RolloutBatch
 
@@ -122,14 +121,9 @@ def _update(args: LossArgs, kl: bool) -> tuple[dict[str, float], list[list[torch
         for p in ref.parameters() if ref is not None else []:
             p.add_(0.01 * torch.randn_like(p))
     opt = _Recorder([p for p in policy.parameters() if p.requires_grad])
-    module = SimpleNamespace(
-        policy=policy,
-        optimizers=lambda: opt,
-        manual_backward=lambda loss: loss.backward(),
-        lr_schedulers=lambda: None,
-    )
+    step = UpdateStep(opt, backward=lambda loss: loss.backward(), clip=lambda max_norm: None)
     batch, a = _batch()
-    stats = policy_update(module, batch, a, args, ref)
+    stats = policy_update(policy, batch, a, args, step, ref)
     return stats, opt.grads
 
 
