@@ -43,7 +43,7 @@ Deliberately not done: no value model, no reference-model copy for full fine-tun
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -243,10 +243,10 @@ class ParetoPOModule(LightningModule):
         device = next(self.policy.parameters()).device
         if generator is None:
             generator = self._rng.train(device, self.global_rank)
-        self.engine.sampling.do_sample = not greedy
-        batch = self.engine.generate(self.policy, self.tokenizer, tasks, group_size, generator)
-        tensors = ("input_ids", "attention_mask", "action_mask", "tool_calls")
-        return replace(batch, **{name: getattr(batch, name).to(device) for name in tensors})
+        batch = self.engine.generate(
+            self.policy, self.tokenizer, tasks, group_size, generator, greedy=greedy
+        )
+        return batch.to(device)
 
     def training_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
         G = self.rollout_args.group_size

@@ -6,6 +6,7 @@ T = padded sequence length, K = objectives.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,12 @@ class RolloutBatch:
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
+
+    def to(self, device: torch.device | str) -> RolloutBatch:
+        """The batch with every tensor on ``device`` (the lists and counts as they are)."""
+        moved = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        moved = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in moved.items()}
+        return dataclasses.replace(self, **moved)
 
     def tool_turn_mask(self) -> torch.Tensor:
         """LongTensor [N, T]: 1 on the sampled tokens of turns that issued a tool call."""

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -151,8 +152,12 @@ class RolloutEngine:
         tasks: list[TaskExample],
         group_size: int,
         generator: torch.Generator | None = None,
+        greedy: bool | None = None,
     ) -> RolloutBatch:
-        """Roll out ``group_size`` trajectories per task; N = len(tasks) * group_size rows."""
+        """Roll out ``group_size`` trajectories per task; N = len(tasks) * group_size rows.
+
+        ``greedy`` overrides ``sampling.do_sample`` for this call (None: as configured); the
+        engine's own settings are never changed by a call."""
         if group_size < 1:
             raise ValueError(f"group_size must be >= 1, got {group_size}")
         if not tasks:
@@ -163,6 +168,7 @@ class RolloutEngine:
         eos_ids = self._eos_ids(model, tokenizer)
         rows = self._start_rows(tokenizer, tasks, group_size)
         state: DecodeState | None = None
+        sampling = self.sampling if greedy is None else replace(self.sampling, do_sample=not greedy)
         for turn in range(self.max_turns):
             active = [row for row in rows if not row.done]
             if not active:
@@ -176,7 +182,7 @@ class RolloutEngine:
                 matcher,
                 eos_ids,
                 tokenizer.pad_token_id,
-                self.sampling,
+                sampling,
                 generator,
                 state,
                 self._ends(tokenizer, eos_ids, last, parsed) if self.drop_finished else None,

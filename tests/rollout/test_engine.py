@@ -323,3 +323,21 @@ def test_peft_lora_model_samples_like_its_base(tok, tiny_llama):
     torch.manual_seed(5)
     wrapped = engine.generate(lora, tok, [TASK_A, TASK_B], group_size=2)
     assert torch.equal(wrapped.input_ids, base.input_ids)
+
+
+def test_greedy_is_a_per_call_choice_and_the_batch_moves_whole(tok, tools, tiny_llama):
+    tasks = [TASK_A, TASK_B]
+    engine = RolloutEngine(P, tools, max_turns=2, max_new_tokens=8, max_total_tokens=30)
+    greedy = engine.generate(tiny_llama, tok, tasks, group_size=3, greedy=True)
+    assert engine.sampling.do_sample is True  # the call did not change the engine
+    for g in range(2):  # greedy: every row of a group is the same trajectory
+        rows = greedy.input_ids[3 * g : 3 * g + 3]
+        assert (rows == rows[0]).all()
+    fixed = RolloutEngine(P, tools, max_turns=2, max_new_tokens=8, max_total_tokens=30,
+                          do_sample=False)  # fmt: skip
+    assert torch.equal(fixed.generate(tiny_llama, tok, tasks, group_size=3).input_ids,
+                       greedy.input_ids)  # fmt: skip
+    moved = greedy.to("meta")
+    tensors = [f for f, v in vars(greedy).items() if isinstance(v, torch.Tensor)]
+    assert len(tensors) == 7 and all(getattr(moved, f).device.type == "meta" for f in tensors)
+    assert moved.texts == greedy.texts and moved.group_size == 3
