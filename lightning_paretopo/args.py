@@ -4,19 +4,37 @@ docstring becomes its ``--help`` text in LightningCLI, and each group validates 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args, get_type_hints
 
+from lightning_paretopo.advantages.compare import Dominance
+from lightning_paretopo.advantages.group import Scale
+from lightning_paretopo.advantages.pareto_rank import TieBreak
+from lightning_paretopo.advantages.scores import Score
+from lightning_paretopo.losses import Aggregation
+from lightning_paretopo.pareto.weights import Anchor
 from lightning_paretopo.rollout.chat_prompt import (
     DEFAULT_ANSWER_INSTRUCTION,
     DEFAULT_SYSTEM_PROMPT,
-    TOOLS_IN,
+    ToolsIn,
     text_argument,
 )
+
+ProtocolName = Literal["tagged", "chat"]
 
 
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
+
+
+def _check_choices(obj: Any, prefix: str) -> None:
+    """Every ``Literal[...]`` field of the dataclass ``obj`` holds one of its values; the error
+    names ``<prefix>.<field>`` and the choices (the same list ``--help`` shows)."""
+    for name, hint in get_type_hints(type(obj)).items():
+        choices = get_args(hint) if getattr(hint, "__origin__", None) is Literal else ()
+        value = getattr(obj, name)
+        if choices and value not in choices:
+            raise ValueError(f"{prefix}.{name} must be one of {list(choices)}, got {value!r}")
 
 
 def as_args(cls: type, value: Any) -> Any:
@@ -65,16 +83,13 @@ class ChatArgs:
     tool_schemas: dict[str, dict[str, Any]] | None = None
     """Tool name -> JSON schema (OpenAI function format), added to or replacing the defaults
     (rollout.chat.DEFAULT_TOOL_SCHEMAS); the first required parameter takes the call's text."""
-    tools_in: str = "auto"
+    tools_in: ToolsIn = "auto"
     """Where the schemas go: "template" (the chat template's tools=), "system" (a hermes
     <tools> block in the system message, as Qwen2.5 writes it) or "auto" (template when it
     renders tools=, else system; logged at set-up)."""
 
     def __post_init__(self) -> None:
-        _check(
-            self.tools_in in TOOLS_IN,
-            f"rollout.chat.tools_in must be one of {list(TOOLS_IN)}, got {self.tools_in!r}",
-        )
+        _check_choices(self, "rollout.chat")
         for name, schema in (self.tool_schemas or {}).items():
             text_argument(name, schema)
 
@@ -85,7 +100,7 @@ class RolloutArgs:
 
     group_size: int = 8
     """G: rollouts per prompt; group statistics are taken over them."""
-    protocol: str = "tagged"
+    protocol: ProtocolName = "tagged"
     """Tool markup: "tagged" (<calc>..</calc>) or "chat" (hermes <tool_call> via the chat template)."""
     chat: ChatArgs = field(default_factory=ChatArgs)
     """System prompt, answer instruction and tool schemas of the chat protocol."""
@@ -128,10 +143,7 @@ class RolloutArgs:
             self.test_samples >= 1,
             f"rollout.test_samples must be >= 1 (rollouts per test task), got {self.test_samples}",
         )
-        _check(
-            self.protocol in ("tagged", "chat"),
-            f"rollout.protocol must be 'tagged' or 'chat', got {self.protocol!r}",
-        )
+        _check_choices(self, "rollout")
 
     def _check_budgets(self) -> None:
         for name, low, what in [
@@ -157,9 +169,9 @@ class Stage1Args:
     """Steps between weight updates."""
     init_weights: list[float] | None = None
     """Initial weights on the simplex; None = uniform."""
-    scale: str = "group"
+    scale: Scale = "group"
     """Advantage scaling: "group" (divide by the group std) or "none"."""
-    anchor: str = "point"
+    anchor: Anchor = "point"
     """Where the HV gradient is taken (S7): "point" (g_k = prod_{j != k} p_j at the EMA point
     itself; the project's default since 2026-12-07, docs/algorithm.md "Defaults chosen by
     evidence") or "archive" (the EMA point projected onto the global archive: the spec's
@@ -168,14 +180,7 @@ class Stage1Args:
     """paretopo_paper only: smoothing of the batch point's HV gain, in [0, 1)."""
 
     def __post_init__(self) -> None:
-        _check(
-            self.scale in ("group", "none"),
-            f"method.stage1.scale must be 'group' or 'none', got {self.scale!r}",
-        )
-        _check(
-            self.anchor in ("archive", "point"),
-            f"method.stage1.anchor must be 'archive' or 'point', got {self.anchor!r}",
-        )
+        _check_choices(self, "method.stage1")
         _check(
             0 <= self.meta_gamma < 1,
             f"method.stage1.meta_gamma must be in [0, 1), got {self.meta_gamma}",
@@ -186,10 +191,10 @@ class Stage1Args:
 class Stage2Args:
     """Stage 2: Pareto-rank advantages with dominance-aware credit (S3-S6)."""
 
-    dominance: str = "gated"
+    dominance: Dominance = "gated"
     """What is compared (S5): "gated" (gated objectives times accuracy; needs an objective
     named accuracy) or "pareto" (the normalised rewards as they are, version 1)."""
-    score: str = "hv_gradient"
+    score: Score = "hv_gradient"
     """Score (S6): "hv_gradient" (sum_k g_k (r~_k - pbar_k) at the group's mean point; the
     project's default since 2026-12-07, docs/algorithm.md "Defaults chosen by evidence"),
     "rank" (-front + tau * tie-break: the spec's default) or "paper" (the paper's reported rank
@@ -197,7 +202,7 @@ class Stage2Args:
     paper_beta: float = 1.0
     """Within-rank scale beta of the "paper" score (the summaries report beta <= 1)."""
 
-    tie_break: str = "utility"
+    tie_break: TieBreak = "utility"
     """Within-front tie-break: utility (under the frozen w*), crowding, domination or none."""
     tau: float = 0.5
     """Tie-break scale, 0 <= tau < 1 so a tie-break never crosses a front."""
@@ -205,22 +210,10 @@ class Stage2Args:
     """Action-level credit: route each objective's blame/credit to the tokens it concerns."""
 
     def __post_init__(self) -> None:
-        for name, value, allowed in [
-            ("dominance", self.dominance, ("gated", "pareto")),
-            ("score", self.score, ("rank", "hv_gradient", "paper")),
-        ]:
-            _check(
-                value in allowed,
-                f"method.stage2.{name} must be one of {list(allowed)}, got {value!r}",
-            )
+        _check_choices(self, "method.stage2")
         _check(
             0 <= self.paper_beta <= 1,
             f"method.stage2.paper_beta must be in [0, 1], got {self.paper_beta}",
-        )
-        ties = ("utility", "crowding", "domination", "none")
-        _check(
-            self.tie_break in ties,
-            f"method.stage2.tie_break must be one of {list(ties)}, got {self.tie_break!r}",
         )
         _check(
             0 <= self.tau < 1,
@@ -239,7 +232,7 @@ class LossArgs:
     """Upper clip range; None = clip_eps."""
     kl_beta: float = 0.0
     """Weight of the k3 KL penalty to the reference policy (0 = off)."""
-    aggregation: str = "token-mean"
+    aggregation: Aggregation = "token-mean"
     """token-mean over the batch, or seq-mean."""
     ppo_epochs: int = 1
     """Optimisation passes over each rollout batch (1: the ratio is exactly 1). Each pass is one
@@ -261,10 +254,7 @@ class LossArgs:
             self.max_padding is None or 0 <= self.max_padding < 1,
             f"loss.max_padding must be in [0, 1) or null, got {self.max_padding}",
         )
-        _check(
-            self.aggregation in ("token-mean", "seq-mean"),
-            f"loss.aggregation must be 'token-mean' or 'seq-mean', got {self.aggregation!r}",
-        )
+        _check_choices(self, "loss")
 
 
 @dataclass

@@ -31,10 +31,13 @@ Not done here: computing log-probs (``policy/``), advantages (``advantages/``), 
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 from torch import Tensor
 
-AGGREGATIONS = ("token-mean", "seq-mean")
+Aggregation = Literal["token-mean", "seq-mean"]
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 
 def _masked_mean(x: Tensor, mask: Tensor, aggregation: str) -> Tensor:

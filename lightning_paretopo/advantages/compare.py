@@ -20,6 +20,7 @@ Not done here: the advantages (``pareto_rank.py``, ``hv_score.py``, ``paper.py``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -27,7 +28,8 @@ from torch import Tensor
 from lightning_paretopo.advantages.group import as_groups
 from lightning_paretopo.pareto.dominance import non_dominated_ranks
 
-DOMINANCES = ("pareto", "gated")
+Dominance = Literal["pareto", "gated"]
+DOMINANCES: tuple[str, ...] = get_args(Dominance)
 
 
 def gate_rewards(R: Tensor, gated: Sequence[bool], accuracy_index: int) -> Tensor:

@@ -20,11 +20,13 @@ Not done here: the weights themselves (``pareto/``), any state, anything on toke
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
-SCALES = ("group", "none")
+Scale = Literal["group", "none"]
+SCALES: tuple[str, ...] = get_args(Scale)
 
 
 def as_groups(x: Tensor, group_size: int, name: str) -> Tensor:

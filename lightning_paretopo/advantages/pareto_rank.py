@@ -29,6 +29,7 @@ Not done here: action-level credit (``credit.py``). The ``"utility"``, ``"domina
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -41,7 +42,8 @@ from lightning_paretopo.pareto.dominance import (
     non_dominated_ranks,
 )
 
-TIE_BREAKS = ("utility", "crowding", "domination", "none")
+TieBreak = Literal["utility", "crowding", "domination", "none"]
+TIE_BREAKS: tuple[str, ...] = get_args(TieBreak)
 
 
 def within_front_rank(key: Tensor, fronts: Tensor) -> Tensor:

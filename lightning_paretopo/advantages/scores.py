@@ -22,6 +22,7 @@ Not done here: the choice of compared vectors (``compare.py``), token credit (``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -29,7 +30,8 @@ from torch import Tensor
 from lightning_paretopo.advantages.group import as_groups, group_normalize, scalarize
 from lightning_paretopo.pareto.dominance import fill_inapplicable, non_dominated_ranks
 
-SCORES = ("rank", "hv_gradient", "paper")
+Score = Literal["rank", "hv_gradient", "paper"]
+SCORES: tuple[str, ...] = get_args(Score)
 
 
 def hv_gradient_scores(R: Tensor, group_size: int) -> Tensor:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -35,7 +35,8 @@ from torch import Tensor
 from lightning_paretopo.pareto.archive import ParetoArchive
 from lightning_paretopo.pareto.hypervolume import hypervolume_gradient, point_hypervolume_gradient
 
-ANCHORS = ("archive", "point")
+Anchor = Literal["archive", "point"]
+ANCHORS: tuple[str, ...] = get_args(Anchor)
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Call a tool when it helps."
 DEFAULT_ANSWER_INSTRUCTION = "Put the final answer in <answer></answer>."
@@ -36,7 +36,8 @@ HERMES_TAIL = (
     "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
     '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
 )
-TOOLS_IN = ("auto", "template", "system")
+ToolsIn = Literal["auto", "template", "system"]
+TOOLS_IN: tuple[str, ...] = get_args(ToolsIn)
 """Where the schemas go: "template" (``tools=``), "system" (hermes block), "auto" (detect)."""
 
 
