@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def tiny_quickstart(
     max_steps: int = 2, train_size: int = 16, eval_size: int = 4, test_samples: int | None = None
@@ -26,3 +28,12 @@ def tiny_quickstart(
     if test_samples is not None:
         args.append(f"--model.init_args.rollout.test_samples={test_samples}")
     return args
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``train.py`` subprocess: offline W&B, one thread, a fixed hash
+    seed, and without ``WANDB_SERVICE``: an in-process W&B test leaves it set, and a child that
+    inherits it attaches to this process's W&B service, which keeps a killed child's run id
+    "in use" (a user's ``train.py`` never shares a service)."""
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    return env | {"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"} | extra

@@ -28,7 +28,7 @@ import torch
 
 from lightning_paretopo.loggers.continuity import read_run_id
 from lightning_paretopo.loggers.wandb_files import read_run, run_files
-from tests.helpers import tiny_quickstart
+from tests.helpers import subprocess_env, tiny_quickstart
 from tests.module.test_resume import assert_same
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def _command(policy: Path, experiment: str, *extra: str) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    return subprocess_env()
 
 
 def _run(cmd: list[str], cwd: Path, log: str) -> None:

@@ -30,7 +30,7 @@ import pytest
 import torch
 
 from lightning_paretopo.evaluation import EvalAccumulator
-from tests.helpers import tiny_quickstart
+from tests.helpers import subprocess_env, tiny_quickstart
 from tests.module.test_resume import assert_same
 from tests.test_crash_resume import _state
 
@@ -71,7 +71,7 @@ def _run(policy: Path, cwd: Path, launch: str, max_steps: int, *extra: str, cmd=
            "--config", str(REPO / "configs" / "quickstart.yaml"), "--config", str(overlay),
            f"--model.init_args.policy.name_or_path={policy}", *args,
            f"--trainer.max_steps={max_steps}", "--experiment=ddp", *extra]  # fmt: skip
-    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    env = subprocess_env()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     (cwd / f"{launch}.log").write_text(out.stdout + out.stderr)

@@ -43,6 +43,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import WandbLogger
 
 from lightning_paretopo.callbacks.stage_switch import method_name
+from lightning_paretopo.loggers.steps import log_step
 from lightning_paretopo.pareto import is_non_dominated
 from lightning_paretopo.plots import plot_run_fronts
 
@@ -166,7 +167,7 @@ class FrontLogger(Callback):
             if wandb_loggers:
                 if not names:
                     names = [f"objective_{k}" for k in range(len(history[-1].get("weights", [])))]
-                self._log_wandb(wandb_loggers, history, names, path, _log_step(trainer))
+                self._log_wandb(wandb_loggers, history, names, path, log_step(trainer))
 
     @staticmethod
     def _log_wandb(
@@ -193,12 +194,3 @@ class FrontLogger(Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.train_history = [dict(h) for h in state_dict["train_history"]]
-
-
-def _log_step(trainer: pl.Trainer) -> int:
-    """The step Lightning logs this validation's metrics at (in a fit, the batches stepped so
-    far, one less than ``global_step``): the table joins the row of ``val/*``, and a resumed run
-    (which redoes the steps from the checkpoint's ``global_step`` on) never logs it again."""
-    if trainer.state.fn == "fit":
-        return int(trainer.fit_loop.epoch_loop._batches_that_stepped)
-    return int(trainer.global_step)

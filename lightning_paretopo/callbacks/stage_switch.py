@@ -17,7 +17,8 @@ switches, once, at the first step s where one of these holds:
 - cap: s >= max_stage1_steps (None: ``trainer.max_steps // 2``, resolved in ``on_fit_start``).
 
 Switching calls ``pl_module.switch_to_stage2(s)`` (which freezes w*), logs ``train/switch_step``
-= s once, at step s, to every logger of the trainer (``logger.log_metrics``: a value given to
+= s once, with this batch's metrics (at Lightning's logging step, ``loggers.steps.log_step``:
+s - 1), to every logger of the trainer (``logger.log_metrics``: a value given to
 ``pl_module.log`` in a batch hook would be re-logged on every later step of the epoch), and an
 INFO line. Stage 2 therefore drives training step s + 1 onwards (0-based: the batch whose
 ``global_step`` reads s in ``training_step``).
@@ -39,6 +40,7 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
+from lightning_paretopo.loggers.steps import log_step
 from lightning_paretopo.methods import get_method
 
 log = logging.getLogger(__name__)
@@ -187,7 +189,7 @@ class StageSwitch(Callback):
         pl_module.switch_to_stage2(step)
         self.switch_step = step
         for logger in trainer.loggers:  # once; a pl_module.log value is re-logged every step
-            logger.log_metrics({"train/switch_step": float(step)}, step=step)
+            logger.log_metrics({"train/switch_step": float(step)}, step=log_step(trainer))
         log.info(
             "ParetoPO stage switch at global step %d (%s); archive HV %.6g",
             step,

@@ -12,7 +12,7 @@ from typing import Any
 import lightning.pytorch as pl
 import pytest
 
-from lightning_paretopo.callbacks import LastCheckpoint
+from lightning_paretopo.callbacks import LastCheckpoint, StageSwitch
 from lightning_paretopo.loggers import RunCSVLogger, RunWandbLogger
 from lightning_paretopo.loggers.wandb_files import read_run, run_files
 from tests.callbacks.standin import STANDIN_WARNINGS, StandInModule, loader, make_trainer
@@ -40,7 +40,8 @@ def _fit(root: Path, run_id: str, max_steps: int, resume: bool = False,
                        resume="allow" if resume else None, checkpoint_flush_s=0.0),
         RunCSVLogger(save_dir=str(root), resume=resume),
     ]  # fmt: skip
-    callbacks = [LastCheckpoint(dirpath=root / "ckpt"), *(extra or [])]
+    switch = StageSwitch(min_stage1_steps=1, max_stage1_steps=4)  # logs at the switch step
+    callbacks = [LastCheckpoint(dirpath=root / "ckpt"), switch, *(extra or [])]
     trainer = make_trainer(root, max_steps, callbacks, logger=loggers, val_check_interval=3,
                            limit_val_batches=1, enable_checkpointing=True)  # fmt: skip
     try:
@@ -57,7 +58,7 @@ def _wandb_rows(root: Path, run_id: str) -> list[dict[str, Any]]:
 
 
 def _scalars(row: dict[str, Any]) -> dict[str, Any]:
-    keep = ("trainer/global_step", "train/hv", "val/hv")
+    keep = ("trainer/global_step", "train/hv", "val/hv", "train/switch_step")
     return {k: row[k] for k in keep if k in row}
 
 
@@ -88,6 +89,9 @@ def test_resume_continues_one_wandb_run_and_one_csv_each_step_once(
     assert steps == sorted(set(steps)) == list(range(8))  # every step once, in order
     assert [row["_step"] for row in rows] == steps  # W&B's own step axis is the global step
     assert [_scalars(r) for r in rows] == [_scalars(r) for r in _wandb_rows(whole, "whole001")]
+    switched = [r for r in rows if "train/switch_step" in r]
+    assert [(r["train/switch_step"], r["trainer/global_step"]) for r in switched] == [(4.0, 3)]
+    assert "train/hv" in switched[0]  # the switch joined its batch's row, which W&B kept
 
     got, want = _csv_rows(crashed), _csv_rows(whole)
     assert [(r["step"], r.get("train/hv"), r.get("val/hv")) for r in got] == [
