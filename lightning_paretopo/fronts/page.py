@@ -17,7 +17,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1400
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
-th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
+th { background: #f2f2f2; } td:first-child, th:first-child, td.t, th.t { text-align: left; }
 tr.best td { font-weight: 600; background: #eef7ee; }
 .note { color: #555; max-width: 900px; }
 svg { max-width: 100%; height: auto; }
@@ -53,7 +53,9 @@ def _run_table(runs: list[RunPoints]) -> str:
         cells = [r.name, r.method, r.seed, start.get("accuracy"), start.get("tool_calls"),
                  start.get("hypervolume"), r.final.get("accuracy"), r.final.get("tool_calls"),
                  r.final.get("hypervolume"), r.final.get("n")]  # fmt: skip
-        out.append("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in cells) + "</tr>")
+        tds = [f'<td class="t">{_cell(c)}</td>' if i < 2 else f"<td>{_cell(c)}</td>"
+               for i, c in enumerate(cells)]  # fmt: skip
+        out.append("<tr>" + "".join(tds) + "</tr>")
     return "\n".join([*out, "</table>"])
 
 
