@@ -7,8 +7,8 @@ saves it (``fig.savefig(path)``; the pixel size is ``figsize * dpi``, no tight b
 - ``plot_run_fronts(history, ...)``: one run, three panels: (a) its validation points in
   (tool calls, accuracy) space coloured by step, the non-dominated ones joined as a front
   (fewer calls and higher accuracy are better) and the latest point starred; (b) HV against
-  step: ``val/hv`` and, when given, the training archive HV; (c) the stage-1 weights per
-  objective against step. The switch step, when given, is a dashed line with stage 2 shaded.
+  step: ``val/hv`` and, when given, the training archive HV; (c) the weights each step trained
+  with, per objective, against step. The switch step, when given, is a dashed line with stage 2 shaded.
 - ``new_figure`` and ``rc_context``: the shared canvas and fonts (also used by ``fronts.figure``).
 
 Many runs side by side: ``lightning_paretopo.fronts.plot_fronts``.

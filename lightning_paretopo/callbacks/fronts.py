@@ -21,7 +21,9 @@ therefore uses ``on_validation_end``, which runs after the epoch-end hooks of bo
 saved at that validation includes this callback's state).
 
 After every training batch that reaches a new ``global_step`` it records the training archive
-HV (``pl_module.hv_weights.hypervolume``) and weights, for panels (b) and (c); this history is
+HV (``pl_module.hv_weights.hypervolume``) and the weights the step trained with
+(``pl_module.current_weights()``: stage 1's, a method's static ones, or w* after the switch;
+else the stage-1 state), for panels (b) and (c); this history is
 its ``state_dict``. The ``non_dominated`` column marks the validation records whose normalised
 K-vector ``point`` no other record's dominates (the set whose HV is ``val/hv``; a point with a
 NaN entry is left out of it and marked False); a record without ``point`` makes every row
@@ -135,12 +137,10 @@ class FrontLogger(Callback):
         step = trainer.global_step
         if hv_weights is None or (self.train_history and self.train_history[-1]["step"] >= step):
             return
+        trained = getattr(pl_module, "current_weights", None)  # what the step scalarised with
+        weights = trained() if callable(trained) else hv_weights.weights
         self.train_history.append(
-            {
-                "step": step,
-                "hv": float(hv_weights.hypervolume),
-                "weights": hv_weights.weights.tolist(),
-            }
+            {"step": step, "hv": float(hv_weights.hypervolume), "weights": weights.tolist()}
         )
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
