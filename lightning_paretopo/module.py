@@ -251,8 +251,7 @@ class ParetoPOModule(LightningModule):
     def training_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
         G = self.rollout_args.group_size
         batch = self.rollout(tasks, G, greedy=False)
-        rows = [task for task in tasks for _ in range(G)]
-        R_raw, R = self.objectives(batch, rows, learn=True)  # [N, K] each, float64
+        R_raw, R = self.objectives(batch, learn=True)  # [N, K] each, float64
         point = nan_mean_point(self._every_rank(R))  # [K], the same on every rank
         self.hv_weights.step(point)
         if self.declared.hv_gain and self.stage == 1:
@@ -307,8 +306,7 @@ class ParetoPOModule(LightningModule):
         """(R_raw [N, K], R [N, K], batch) of ``samples`` rollouts per task (N = len(tasks) *
         samples), greedy when ``val_greedy``."""
         batch = self.rollout(tasks, samples, self.rollout_args.val_greedy, generator)
-        rows = [task for task in tasks for _ in range(samples)]
-        return (*self.objectives(batch, rows), batch)
+        return (*self.objectives(batch), batch)
 
     def test_samples_per_task(self) -> int:
         """Rollouts per test task: ``rollout.test_samples`` when sampling, 1 when greedy."""

@@ -73,6 +73,8 @@ class RolloutBatch:
         group_size: G.
         rollout_errors: exceptions caught while rolling out the batch (a turn's parser or a
             call's tool raised); each made its row's turn an invalid call.
+        tasks: the task of each row (each task ``group_size`` times, in order), as the engine
+            rolled them out; the reward heads score against these (empty: pass them).
     """
 
     input_ids: torch.Tensor
@@ -86,6 +88,7 @@ class RolloutBatch:
     texts: list[str]
     group_size: int
     rollout_errors: int = 0
+    tasks: list[TaskExample] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]

@@ -161,18 +161,26 @@ class RewardHeads:
         return attribution_masks(batch.action_mask, batch.tool_turn_mask(), self.attributions)
 
     def __call__(
-        self, batch: RolloutBatch, tasks: Sequence[TaskExample], learn: bool = False
+        self,
+        batch: RolloutBatch,
+        tasks: Sequence[TaskExample] | None = None,
+        learn: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """Score a rollout batch.
 
         Args:
             batch: N rows, groups of ``batch.group_size`` contiguous rows.
-            tasks: one task per row (each task repeated group_size times, in order).
+            tasks: one task per row (each task repeated group_size times, in order); None:
+                the batch's own ``tasks`` (the engine records them).
             learn: a training batch: stateful heads ``observe`` it before scoring.
 
         Returns:
             ``(R_raw, R_norm)``: [N, K] raw and normalised rewards, float64, NaN = not applicable.
         """
+        if tasks is None:
+            if not batch.tasks:
+                raise ValueError("RewardHeads: the batch carries no tasks; pass tasks=")
+            tasks = batch.tasks
         check_tasks(batch, tasks)
         _check_groups_share_tasks(batch, tasks)
         plain = {h.name: self._column(h, batch, tasks) for h in self.heads if h.reads is None}

@@ -190,7 +190,7 @@ class RolloutEngine:
             self._finish_turn(tokenizer, active, outs, eos_ids, last, parsed)
             keep = [i for i, row in enumerate(active) if not row.done]
             state = self._next_state(state, keep)
-        return collate(tokenizer, rows, group_size)
+        return collate(tokenizer, rows, group_size, tasks)
 
     def _ends(self, tokenizer: Any, eos_ids: set[int], last: bool, parsed: dict) -> Any:
         """``sample_turn``'s ``ends``: whether a row's trajectory ends with the turn it just

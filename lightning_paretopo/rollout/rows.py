@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from lightning_paretopo.rollout.markup import ParsedTurn
-from lightning_paretopo.types import RolloutBatch, TurnSpan
+from lightning_paretopo.types import RolloutBatch, TaskExample, TurnSpan
 
 
 def is_call(turn: ParsedTurn) -> bool:
@@ -41,8 +41,11 @@ class Row:
         self.mask = [0] * len(self.ids)
 
 
-def collate(tokenizer: Any, rows: list[Row], group_size: int) -> RolloutBatch:
-    """The finished rows as one right-padded ``RolloutBatch`` (rows in order)."""
+def collate(
+    tokenizer: Any, rows: list[Row], group_size: int, tasks: list[TaskExample] | None = None
+) -> RolloutBatch:
+    """The finished rows as one right-padded ``RolloutBatch`` (rows in order); ``tasks``: the
+    tasks rolled out, each repeated ``group_size`` times in the batch."""
     width = max(len(r.ids) for r in rows)
     n = len(rows)
     input_ids = torch.full((n, width), tokenizer.pad_token_id, dtype=torch.long)  # [N, T]
@@ -64,4 +67,5 @@ def collate(tokenizer: Any, rows: list[Row], group_size: int) -> RolloutBatch:
         texts=[tokenizer.decode(r.ids[r.prompt_length :]) for r in rows],
         group_size=group_size,
         rollout_errors=sum(r.errors for r in rows),
+        tasks=[task for task in tasks or [] for _ in range(group_size)],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -66,6 +67,15 @@ def test_reward_heads_matrix_and_normalisation(batch: RolloutBatch) -> None:
     assert_pinned(R_norm[:, 2], [0.5, 1, 0.5, 0, 0, 1, NAN, NAN])  # -3 clips to 0
     assert_pinned(R_norm[:, 0], [1, 0, 1, 0, 1, 0, 0, 0])
     assert_pinned(R_norm[:, 1], [0.5, 1, 0.5, 0, 0, 1, 1, 1])
+
+
+def test_reward_heads_score_against_the_tasks_the_batch_carries(batch: RolloutBatch) -> None:
+    heads = RewardHeads([Accuracy(), ToolEfficiency(budget=2)])
+    with pytest.raises(ValueError, match="carries no tasks; pass tasks="):
+        heads(batch)
+    carried = dataclasses.replace(batch, tasks=list(TASKS))
+    for got, want in zip(heads(carried), heads(batch, TASKS), strict=True):
+        assert torch.equal(got.nan_to_num(-9), want.nan_to_num(-9))
 
 
 def test_reward_heads_masks(batch: RolloutBatch) -> None:

@@ -341,3 +341,5 @@ def test_greedy_is_a_per_call_choice_and_the_batch_moves_whole(tok, tools, tiny_
     tensors = [f for f, v in vars(greedy).items() if isinstance(v, torch.Tensor)]
     assert len(tensors) == 7 and all(getattr(moved, f).device.type == "meta" for f in tensors)
     assert moved.texts == greedy.texts and moved.group_size == 3
+    assert greedy.tasks == [TASK_A] * 3 + [TASK_B] * 3  # the batch carries its rows' tasks
+    assert moved.tasks == greedy.tasks
