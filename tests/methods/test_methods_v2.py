@@ -29,7 +29,7 @@ from lightning_paretopo.advantages import (
 )
 from lightning_paretopo.args import MethodArgs, Stage1Args, Stage2Args
 from lightning_paretopo.methods import in_stage2, method_advantages, method_report
-from tests.test_methods import R_GROUP, G, inputs, uniform_tokens
+from tests.methods.test_methods import R_GROUP, G, inputs, uniform_tokens
 
 W0 = torch.tensor([0.6, 0.4], dtype=torch.float64)
 

@@ -15,7 +15,7 @@ from lightning_paretopo.methods import METHODS, Method, in_stage2, method_advant
 from lightning_paretopo.methods.catalog import _scalarized
 from lightning_paretopo.module import ParetoPOModule
 from lightning_paretopo.rundir import method_label
-from tests.test_methods import inputs
+from tests.methods.test_methods import inputs
 
 REPO = Path(__file__).resolve().parents[1]
 
