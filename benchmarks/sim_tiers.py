@@ -52,13 +52,13 @@ class Tier:
 
 
 TABLES: dict[str, list[Tier]] = {
-    # README.md, "The tiny policy's warm start (arith)": 500 problems x 4 samples at T=1.
+    # docs/quickstart.md, "The tiny policy's warm start (arith)": 500 problems x 4 samples at T=1.
     "arith": [
         Tier("hard", 620, 0.859, 0.000, 0.971, 1.398),
         Tier("medium", 724, 0.960, 0.557, 0.695, 0.710),
         Tier("easy", 656, 0.957, 0.963, 0.212, 0.213),
     ],
-    # README.md, "The tiny policy's warm start (kbqa)": 61 questions x 8 samples at T=1.
+    # docs/quickstart.md, "The tiny policy's warm start (kbqa)": 61 questions x 8 samples at T=1.
     "kbqa": [
         Tier("known", 104, 0.429, 0.783, 0.337, 0.433),
         Tier("unknown", 280, 0.687, 0.029, 0.879, 1.275),

@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
         model = TierModel.from_tiers(tiers, TASKS[task]["budget"])
         start = time.perf_counter()
         results, failed = run_task(task, model, labels, a.seeds, a.steps, a.lr, a.spread)
-        source = a.table or "README.md's table"
+        source = a.table or "docs/quickstart.md's table"
         B = TASKS[task]["batch_size"]
         print(f"## {task} ({source}; {B} x {GROUP_SIZE} rollouts, {a.steps} steps, "
               f"{a.seeds} seeds; {time.perf_counter() - start:.1f} s)\n")  # fmt: skip
