@@ -29,6 +29,7 @@ import torch
 from lightning_paretopo.loggers.continuity import read_run_id
 from lightning_paretopo.loggers.wandb_files import read_run, run_files
 from tests.helpers import subprocess_env, tiny_quickstart
+from tests.loggers.conftest import settled
 from tests.module.test_resume import assert_same
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +90,7 @@ def _csv_rows(run_dir: Path) -> list[tuple[str, str | None, str | None]]:
 
 def _wandb_rows(run_dir: Path) -> list[dict[str, Any]]:
     run_id = read_run_id(run_dir)
-    files = run_files(run_dir / "wandb", run_id)
+    files = settled(run_files(run_dir / "wandb", run_id))
     rows = [row for path in files for row in read_run(path).history]
     keep = ("trainer/global_step", "train/loss/pg_loss", "val/hv")
     return [{k: row[k] for k in keep if k in row} for row in rows]

@@ -34,8 +34,10 @@ STEP_KEY = "trainer/global_step"
 def records(path: Path) -> Iterator[bytes]:
     """The payloads of the LevelDB-log records of one ``.wandb`` file, in order."""
     raw = Path(path).read_bytes()
-    if raw[:4] != b":W&B":
+    if raw[:4] != b":W&B"[: len(raw[:4])]:
         raise ValueError(f"{path}: not a W&B run file (header {raw[:4]!r})")
+    if len(raw) < HEADER:  # cut short inside the header: nothing was written yet
+        return
     pos, parts = HEADER, []  # the W&B header counts towards the first block
     while pos + HEADER <= len(raw):
         left = BLOCK - pos % BLOCK

@@ -12,6 +12,7 @@ import pytest
 from lightning_paretopo.fronts import find_runs, plot_fronts
 from lightning_paretopo.fronts.command import main
 from lightning_paretopo.loggers.wandb_files import read_run
+from tests.loggers.conftest import settled
 
 from .conftest import write_run
 
@@ -41,7 +42,7 @@ def test_logs_one_wandb_comparison_run(runs_folder: Path, tmp_path: Path, monkey
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     assert main([str(runs_folder), "--out", str(tmp_path / "out")]) == 0
-    (run_file,) = (tmp_path / "out" / "wandb").glob("offline-run-*/run-*.wandb")
+    (run_file,) = settled(list((tmp_path / "out" / "wandb").glob("offline-run-*/run-*.wandb")))
     run = read_run(run_file)
     (row,) = run.history
     assert row["fronts/methods/nrows"] == 2 and row["fronts/runs/nrows"] == 4

@@ -16,6 +16,7 @@ from lightning_paretopo.callbacks import LastCheckpoint, StageSwitch
 from lightning_paretopo.loggers import RunCSVLogger, RunWandbLogger
 from lightning_paretopo.loggers.wandb_files import read_run, run_files
 from tests.callbacks.standin import STANDIN_WARNINGS, StandInModule, loader, make_trainer
+from tests.loggers.conftest import settled
 
 pytestmark = STANDIN_WARNINGS
 
@@ -48,11 +49,12 @@ def _fit(root: Path, run_id: str, max_steps: int, resume: bool = False,
         trainer.fit(StandInModule(), loader(), loader(4), ckpt_path=ckpt)
     finally:
         wandb.finish()
+    settled(run_files(root / "wandb", run_id))  # written out before anyone reads them
 
 
 def _wandb_rows(root: Path, run_id: str) -> list[dict[str, Any]]:
     rows = []
-    for path in run_files(root / "wandb", run_id):
+    for path in settled(run_files(root / "wandb", run_id)):
         rows += read_run(path).history
     return rows
 

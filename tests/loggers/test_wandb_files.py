@@ -9,6 +9,8 @@ import pytest
 
 from lightning_paretopo.loggers.wandb_files import logged_steps, read_run, records, run_files
 
+from .conftest import settled
+
 
 @pytest.fixture
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -33,7 +35,7 @@ def test_reads_two_segments_of_one_run(offline: Path) -> None:
              config={"run/seed": 3})  # fmt: skip
     time.sleep(1.1)  # W&B names a segment's folder by the second
     _segment(offline, "run0a1b2", range(4, 7), True)
-    files = run_files(offline / "wandb", "run0a1b2")
+    files = settled(run_files(offline / "wandb", "run0a1b2"))
     assert len(files) == 2 and files[0].parent.name < files[1].parent.name
     first = read_run(files[0])
     assert first.run_id == "run0a1b2" and first.group == "g" and first.tags == ["method:m"]
@@ -47,7 +49,7 @@ def test_reads_two_segments_of_one_run(offline: Path) -> None:
 
 def test_a_torn_tail_ends_at_the_last_whole_record(offline: Path) -> None:
     _segment(offline, "torn0001", range(0, 50), False)
-    path = run_files(offline / "wandb", "torn0001")[0]
+    path = settled(run_files(offline / "wandb", "torn0001"))[0]
     whole = list(records(path))
     path.write_bytes(path.read_bytes()[:-5])  # a killed writer: the last record cut short
     torn = list(records(path))
@@ -58,3 +60,5 @@ def test_not_a_run_file(tmp_path: Path) -> None:
     (tmp_path / "x.wandb").write_bytes(b"PK\x03\x04 not wandb")
     with pytest.raises(ValueError, match="not a W&B run file"):
         list(records(tmp_path / "x.wandb"))
+    (tmp_path / "y.wandb").write_bytes(b":W")  # a writer killed inside the header
+    assert list(records(tmp_path / "y.wandb")) == []

@@ -10,6 +10,8 @@ from lightning_paretopo.loggers import RunWandbLogger
 from lightning_paretopo.loggers.wandb_files import read_run, run_files
 from lightning_paretopo.loggers.wandb_run import summary_fields
 
+from .conftest import settled
+
 POINT = {"n": 8, "tasks": 4, "samples_per_task": 2, "accuracy": 0.5, "tool_calls": 1.25,
          "tool_productivity": 0.4, "hypervolume": 0.3, "point": [0.5, 0.6]}  # fmt: skip
 SUMMARY = {"method": "paretopo", "decoding": "greedy", "start": POINT,
@@ -40,7 +42,7 @@ def test_test_points_land_in_the_run_summary(
         logger.log_test_points(SUMMARY)
     finally:
         wandb.finish()
-    run = read_run(run_files(tmp_path / "wandb", "points01")[0])
+    run = read_run(settled(run_files(tmp_path / "wandb", "points01"))[0])
     assert run.summary["test/final/accuracy"] == 0.75
     assert run.summary["test/start/hypervolume"] == 0.3
     assert run.summary["test/points"]["_type"] == "table-file"
