@@ -33,6 +33,7 @@ from lightning.pytorch.cli import instantiate_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run without an install
 
+from lightning_paretopo.adapter_checkpoint import check_adapter_state, trainable_keys  # noqa: E402
 from lightning_paretopo.args import PolicyArgs, RolloutArgs  # noqa: E402
 from lightning_paretopo.building import build_engine, select_tools  # noqa: E402
 from lightning_paretopo.policy.evaluate import (  # noqa: E402
@@ -53,13 +54,20 @@ def build_datamodule(data: dict[str, Any], split: str, size: int | None) -> Any:
 
 
 def load_checkpoint_policy(policy: torch.nn.Module, ckpt: str | Path) -> None:
-    """Copy the ``policy.*`` weights of a ParetoPOModule checkpoint into ``policy`` (strict)."""
+    """Copy the ``policy.*`` weights of a ParetoPOModule checkpoint into ``policy``: all of
+    them (strict), or, for a LoRA run's adapter-only checkpoint, its adapters onto the base the
+    config names (checked as a resume checks them, ``adapter_checkpoint.check_adapter_state``)."""
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     weights = {k.removeprefix("policy."): v for k, v in state.items() if k.startswith("policy.")}
     if not weights:
         raise ValueError(
             f"--ckpt {ckpt}: no 'policy.*' weights; is it a ParetoPOModule checkpoint?"
         )
+    own = set(policy.state_dict())
+    if set(weights) < own:  # adapter-only: the base weights come from policy.name_or_path
+        check_adapter_state(weights, trainable_keys(policy), own)
+        policy.load_state_dict(weights, strict=False)
+        return
     policy.load_state_dict(weights, strict=True)
 
 

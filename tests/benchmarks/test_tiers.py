@@ -85,3 +85,22 @@ def test_checkpoint_weights_replace_the_policy_and_must_be_present(
     torch.save({"state_dict": {"other.weight": torch.ones(1)}}, ckpt)
     with pytest.raises(ValueError, match="no 'policy.\\*' weights"):
         load_checkpoint_policy(policy, ckpt)
+
+
+def test_an_adapter_only_checkpoint_loads_onto_the_configured_base(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    lora = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    policy, _ = load_policy(str(tiny_policy), lora=lora)
+    base = {k: v.clone() for k, v in policy.state_dict().items() if ".lora_" not in k}
+    adapters = {k: torch.full_like(v, 0.5) for k, v in policy.state_dict().items() if ".lora_" in k}
+    ckpt = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {f"policy.{k}": v for k, v in adapters.items()}}, ckpt)
+    load_checkpoint_policy(policy, ckpt)
+    after = policy.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in adapters.items())
+    assert all(torch.equal(after[k], v) for k, v in base.items())  # the base is untouched
+    bad = {f"policy.{k}": v for k, v in list(adapters.items())[1:]}  # one adapter missing
+    torch.save({"state_dict": bad}, ckpt)
+    with pytest.raises(ValueError, match="lacks 1 trainable weights"):
+        load_checkpoint_policy(policy, ckpt)
