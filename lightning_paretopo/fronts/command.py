@@ -62,8 +62,8 @@ def fronts(
     folder: Path, out: Path | None = None, title: str | None = None, wandb_log: bool = True
 ) -> int:
     """Run the command; returns the exit code."""
-    runs = find_runs(folder)
-    for path in unfinished_runs(folder):
+    runs, unfinished = find_runs(folder), unfinished_runs(folder)
+    for path in unfinished:
         print(f"skipped {path}: no summary.json (not finished)", file=sys.stderr)
     if not runs:
         print(f"{folder}: no finished run (no */summary.json); train one first, e.g. "
@@ -79,7 +79,7 @@ def fronts(
     svg = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: searchable
         fig.savefig(svg, format="svg")
-    page.write_text(render_page(runs, rows, svg.getvalue(), title))
+    page.write_text(render_page(runs, rows, svg.getvalue(), title, [str(p) for p in unfinished]))
     print(render_markdown(rows))
     print(f"\nwrote {png} and {page}")
     if wandb_log:

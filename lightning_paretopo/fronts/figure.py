@@ -107,6 +107,11 @@ def _panel_objectives(ax: Axes, runs: list[RunPoints], methods: list[str]) -> No
         ax.scatter([p[1] for p in mine], [p[0] for p in mine], s=55, edgecolors="k", lw=0.5,
                    zorder=3, **_style(m))  # fmt: skip
     _zoom(ax, xs, ys, front, [methods.index(r.method) for r in runs])
+    starts = {tuple(float(v) for v in r.start["point"][:2]) for r in runs
+              if r.start and len(r.start.get("point") or []) >= 2}  # fmt: skip
+    if starts:
+        ax.scatter([p[1] for p in starts], [p[0] for p in starts], marker="X", s=110, color="k",
+                   zorder=4)  # fmt: skip
     ax.scatter([0], [0], marker="s", s=70, color="tab:red", zorder=4, clip_on=False,
                label="HV reference point (0, 0)")  # fmt: skip
     suffix = f" (first 2 of {len(names)})" if len(names) > 2 else ""

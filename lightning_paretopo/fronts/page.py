@@ -59,8 +59,14 @@ def _run_table(runs: list[RunPoints]) -> str:
     return "\n".join([*out, "</table>"])
 
 
-def render_page(runs: list[RunPoints], rows: list[MethodRow], svg: str, title: str) -> str:
-    """The whole page as a string."""
+def render_page(
+    runs: list[RunPoints],
+    rows: list[MethodRow],
+    svg: str,
+    title: str,
+    unfinished: list[str] | None = None,
+) -> str:
+    """The whole page as a string; ``unfinished``: run folders left out (no ``summary.json``)."""
     svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: inline SVG
     note = (
         "Final test points of every finished run (<code>summary.json</code>). HV is the "
@@ -73,5 +79,12 @@ def render_page(runs: list[RunPoints], rows: list[MethodRow], svg: str, title: s
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>", f'<p class="note">{note}</p>', svg,
         "<h2>Per method</h2>", _method_table(rows),
-        "<h2>Per run</h2>", _run_table(runs), "</body></html>",
+        "<h2>Per run</h2>", _run_table(runs), *_unfinished(unfinished or []), "</body></html>",
     ])  # fmt: skip
+
+
+def _unfinished(paths: list[str]) -> list[str]:
+    if not paths:
+        return []
+    items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in paths)
+    return [f'<p class="note">Not finished (no summary.json), left out:</p><ul>{items}</ul>']

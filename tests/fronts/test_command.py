@@ -30,6 +30,7 @@ def test_writes_png_and_a_self_contained_page(runs_folder: Path, capsys) -> None
     assert page.count("<tr") == 1 + 2 + 1 + 4  # header + 2 methods, header + 4 runs
     assert "quickstart/paretopo-s1" in page and "0.795" in page
     assert "HV reference point (0, 0)" in page  # the figure's legend, as SVG text
+    assert "left out" in page and "gdpo-s0" in page  # the unfinished run is named
 
 
 def test_no_finished_run_fails_with_the_fix(tmp_path: Path, capsys) -> None:
