@@ -1,16 +1,19 @@
 """``RunWandbLogger``: a ``WandbLogger`` for which one fit is one W&B run, resumes included.
 
 Contract (the CLI fills ``id`` and ``resume``, ``loggers.continuity``):
-- W&B's step is the trainer's global step: every log call passes ``step=global_step``, so the
-  rows of one step (train, val, the front table) are one history row and a resumed run's steps
-  continue the first run's axis, offline as online.
+- W&B's step is Lightning's logging step (``trainer/global_step`` in the row; ``loggers.steps``):
+  every log call passes it as ``step``, so the rows of one step (train, val, the front table)
+  are one history row and a resumed run's steps continue the first run's axis, offline as
+  online.
 - ``resume="allow"`` with the fit's ``id`` continues that W&B run. A resume repeats the steps
   between the checkpoint and the kill; those already in the run's local files
   (``wandb_files.logged_steps``) are not logged again, so the run holds every step once (a
   resume is exact, so the values the rerun would log are the ones already there).
 - Before each checkpoint the pending row is committed and the logger waits ``checkpoint_flush_s``
   (W&B writes its file every ``x_transaction_log_flush_interval``, 15 s by default, 0.1 s
-  here), so a ``kill -9`` after a checkpoint never loses a step the resumed run will not redo.
+  here), so a ``kill -9`` after a checkpoint does not lose a step the resumed run will not redo
+  (unless W&B's service, a separate process, cannot write within that wait: W&B offers no
+  flush call; the CSV log has those rows either way).
 - ``log_test_points(summary)``: the start and final test points of ``summary.json`` as W&B
   summary fields (``test/start/accuracy``, ``test/final/hypervolume``, ...) and as the summary
   table ``test/points``, so a W&B project view sorts and groups runs by them.
