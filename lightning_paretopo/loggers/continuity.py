@@ -26,22 +26,11 @@ import string
 from pathlib import Path
 from typing import Any
 
+from lightning_paretopo.rundir import _entries, _get  # one reader of parsed configs
+
 log = logging.getLogger(__name__)
 
 RUN_FILE = "wandb_run.json"
-
-
-def _get(node: Any, key: str) -> Any:
-    try:
-        return node[key]
-    except (KeyError, TypeError):
-        return getattr(node, key, None)
-
-
-def _entries(node: Any) -> list[Any]:
-    if node is None or isinstance(node, bool):
-        return []
-    return list(node) if isinstance(node, list) else [node]
 
 
 def task_name(config: Any) -> str:
