@@ -86,6 +86,45 @@ def _check_options(
         raise ValueError("kl_beta > 0 needs ref_logprobs (the reference policy's log-probs)")
 
 
+def _masked_inputs(
+    logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(logp, old, adv), each [N, T] and 0 where ``mask`` [N, T] is False (garbage removed
+    before any arithmetic); ``old`` and ``adv`` detached, a row advantage [N] broadcast."""
+    zero = torch.zeros_like(logprobs)  # [N, T]
+    logp = torch.where(mask, logprobs, zero)  # [N, T]
+    old = torch.where(mask, old_logprobs.detach().to(logp.dtype), zero)  # [N, T]
+    adv = advantages.detach().to(logp.dtype)
+    adv = torch.where(mask, adv.unsqueeze(-1) if adv.ndim == 1 else adv, zero)  # [N, T]
+    return logp, old, adv
+
+
+def _k3_kl(logp: Tensor, ref_logprobs: Tensor, mask: Tensor, aggregation: str) -> Tensor:
+    """Aggregated k3 KL exp(ref - logp) - (ref - logp) - 1; logp, ref_logprobs, mask: [N, T]."""
+    ref = torch.where(mask, ref_logprobs.detach().to(logp.dtype), torch.zeros_like(logp))
+    d = ref - logp  # [N, T]
+    return _masked_mean(torch.exp(d) - d - 1, mask, aggregation)
+
+
+@torch.no_grad()
+def _token_stats(
+    pg_unclipped: Tensor,
+    pg_clipped: Tensor,
+    ratio: Tensor,
+    log_ratio: Tensor,
+    adv: Tensor,
+    mask: Tensor,
+) -> dict[str, Tensor]:
+    """Detached token-mean diagnostics over masked tokens; every input is [N, T]."""
+    return {
+        "clip_frac": _masked_mean((pg_clipped > pg_unclipped).to(adv.dtype), mask, "token-mean"),
+        "ratio_mean": _masked_mean(ratio, mask, "token-mean"),
+        "approx_kl": _masked_mean((ratio - 1) - log_ratio, mask, "token-mean"),
+        "num_tokens": mask.sum().to(adv.dtype),
+        "adv_mean": _masked_mean(adv, mask, "token-mean"),
+    }
+
+
 def policy_loss(
     logprobs: Tensor,
     old_logprobs: Tensor,
@@ -118,11 +157,7 @@ def policy_loss(
     _check_options(clip_eps, eps_high, kl_beta, aggregation, ref_logprobs is not None)
 
     mask = action_mask != 0  # [N, T]
-    zero = torch.zeros_like(logprobs)  # [N, T]
-    logp = torch.where(mask, logprobs, zero)  # [N, T], garbage removed before any arithmetic
-    old = torch.where(mask, old_logprobs.detach().to(logp.dtype), zero)  # [N, T]
-    adv = advantages.detach().to(logp.dtype)
-    adv = torch.where(mask, adv.unsqueeze(-1) if adv.ndim == 1 else adv, zero)  # [N, T]
+    logp, old, adv = _masked_inputs(logprobs, old_logprobs, advantages, mask)  # [N, T] each
 
     log_ratio = logp - old  # [N, T]
     ratio = torch.exp(log_ratio)  # [N, T]
@@ -134,18 +169,9 @@ def policy_loss(
 
     stats: dict[str, Tensor] = {"pg_loss": pg_loss.detach()}
     if ref_logprobs is not None:
-        d = torch.where(mask, ref_logprobs.detach().to(logp.dtype), zero) - logp  # [N, T]
-        kl = _masked_mean(torch.exp(d) - d - 1, mask, aggregation)
+        kl = _k3_kl(logp, ref_logprobs, mask, aggregation)
         stats["kl"] = kl.detach()
         if kl_beta > 0:
             loss = loss + kl_beta * kl
-
-    with torch.no_grad():
-        stats["clip_frac"] = _masked_mean(
-            (pg_clipped > pg_unclipped).to(logp.dtype), mask, "token-mean"
-        )
-        stats["ratio_mean"] = _masked_mean(ratio, mask, "token-mean")
-        stats["approx_kl"] = _masked_mean((ratio - 1) - log_ratio, mask, "token-mean")
-        stats["num_tokens"] = mask.sum().to(logp.dtype)
-        stats["adv_mean"] = _masked_mean(adv, mask, "token-mean")
+    stats.update(_token_stats(pg_unclipped, pg_clipped, ratio, log_ratio, adv, mask))
     return loss, stats
