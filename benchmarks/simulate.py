@@ -244,7 +244,7 @@ def train(
     cap = max(1, steps // 2)  # the configs' max_stage1_steps: 30 of 60
     switch = StageSwitch(**(SWITCH | {"min_stage1_steps": min(SWITCH["min_stage1_steps"], cap)}))
     switch._max_steps = switch.resolve_max_stage1_steps(2 * cap)  # as on_fit_start does
-    switch.hv_history[0] = 0.0  # on_train_start: the empty archive
+    hv_history = {0: 0.0}  # the module's train_history at on_train_start: the empty archive
     switch_step = None
     for step in range(steps):
         tier, m, correct, action, tool = rollouts(model, theta, B, gen, spread)
@@ -264,8 +264,8 @@ def train(
         grad = torch.zeros_like(theta).index_add_(0, tier, a.double() * decision * action)
         theta += lr * grad / action.sum()  # token-mean over the sampled turns
         if switching and stage == 1:
-            switch.hv_history[step + 1] = hv_w.hypervolume
-            if switch.should_switch(step + 1):
+            hv_history[step + 1] = hv_w.hypervolume
+            if switch.should_switch(step + 1, hv_history):
                 frozen = (hv_w.weights if dynamic else static).clone()
                 stage, switch_step = 2, step + 1
     acc, calls, eff = expected_point(model, theta)

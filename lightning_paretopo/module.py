@@ -72,13 +72,13 @@ from lightning_paretopo.methods import (
 )
 from lightning_paretopo.module_checks import check_config, static_weights
 from lightning_paretopo.optimization import UpdateStep, check_optimizer, policy_update
-from lightning_paretopo.pareto import HypervolumeWeights, ParetoArchive, nan_mean_point
-from lightning_paretopo.pareto.meta_reward import SmoothedHVGain
+from lightning_paretopo.pareto import nan_mean_point
 from lightning_paretopo.precision import keep_tasks_whole
 from lightning_paretopo.rewards import RewardHeads
 from lightning_paretopo.rewards.symbolic import timeout_count
 from lightning_paretopo.rollout import RolloutEngine
 from lightning_paretopo.rollout_rng import RolloutRNG
+from lightning_paretopo.run_state import RunState
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,10 @@ class ParetoPOModule(LightningModule):
         check_config(self.method_args, self.objective_names, tool_config)
         check_optimizer(optimizer)  # a learning rate <= 0 fails here, not after the policy loads
         self.static_weights = static_weights(self.method_args, self.objective_names)
-        self._init_run_state(K)
+        self.run = RunState(K, self.method_args.stage1, self.declared.start_stage)
+        if self.run.stage == 2:  # stage2_only: w* = the stage-1 weights at the start
+            self.run.switch(0, self.stage1_weights())
+        self.last_test: dict[str, Any] | None = None
         self.policy: torch.nn.Module | None = None
         self.tokenizer: Any = None
         self.engine: RolloutEngine | None = None
@@ -165,26 +168,13 @@ class ParetoPOModule(LightningModule):
         self._eval = EvalAccumulator(self.objective_names, self.accuracy_index)
         self.zero_advantage_watch = ZeroAdvantageWatch(zero_advantage_patience)
 
-    def _init_run_state(self, K: int) -> None:
-        """The ParetoPO state a checkpoint carries: stage 1's rule, the stage, w*, val points."""
-        s1 = self.method_args.stage1
-        self.hv_weights = HypervolumeWeights(
-            K,
-            s1.alpha,
-            s1.eta,
-            s1.w_min,
-            s1.update_every,
-            init_weights=s1.init_weights,
-            anchor=s1.anchor,
-        )
-        self.meta_gain = SmoothedHVGain(K, s1.meta_gamma)  # Method.hv_gain (paretopo_paper)
-        self.stage = self.declared.start_stage
-        self.switch_step: int | None = 0 if self.stage == 2 else None
-        self.frozen_weights = self.stage1_weights().clone() if self.stage == 2 else None
-        self.val_archive = ParetoArchive(ref=torch.zeros(K, dtype=torch.float64))
-        self.val_history: list[dict[str, Any]] = []
-        self.hv_contribution = 0.0
-        self.last_test: dict[str, Any] | None = None
+    # The run's state has one owner, ``self.run``; these read it (callbacks, plots, summary).
+    stage = property(lambda self: self.run.stage)
+    switch_step = property(lambda self: self.run.switch_step)
+    frozen_weights = property(lambda self: self.run.frozen_weights)
+    hv_weights = property(lambda self: self.run.hv_weights)
+    train_history = property(lambda self: self.run.train_history)
+    val_history = property(lambda self: self.run.val_history)
 
     # ----------------------------------------------------------------- set-up
     def configure_model(self) -> None:
@@ -223,11 +213,10 @@ class ParetoPOModule(LightningModule):
 
     def switch_to_stage2(self, step: int) -> None:
         """Freeze w* = the current weights and move to Pareto-rank advantages (once)."""
-        if self.stage == 2:
-            return
-        self.frozen_weights = self.stage1_weights().clone()
-        self.stage, self.switch_step = 2, int(step)
-        log.info("stage switch at step %d; frozen weights %s", step, self.frozen_weights.tolist())
+        if self.stage == 1 and self.run.switch(step, self.stage1_weights()):
+            log.info(
+                "stage switch at step %d; frozen weights %s", step, self.frozen_weights.tolist()
+            )
 
     def rollout(
         self,
@@ -255,7 +244,7 @@ class ParetoPOModule(LightningModule):
         point = nan_mean_point(self._every_rank(R))  # [K], the same on every rank
         self.hv_weights.step(point)
         if self.declared.hv_gain and self.stage == 1:
-            self.meta_gain.step(point)
+            self.run.meta_gain.step(point)
         weights = self.current_weights()
         inputs = AdvantageInputs(
             R,
@@ -264,9 +253,9 @@ class ParetoPOModule(LightningModule):
             self.objectives.masks(batch),
             weights,
             self.accuracy_index,
-            self.hv_contribution,
+            self.run.hv_contribution,
             gated=self.gated,
-            smoothed_dhv=self.meta_gain.value,
+            smoothed_dhv=self.run.meta_gain.value,
         )
         A, a = method_advantages(self.method_args, self.stage, inputs)  # [N], [N, T]
         signal = self._signal_diagnostics(a, batch)  # before the update moves global_step
@@ -278,12 +267,16 @@ class ParetoPOModule(LightningModule):
         metrics |= signal
         metrics |= method_report(self.method_args, self.stage, inputs)  # stage-2 diagnostics
         if self.declared.hv_gain:
-            metrics["train/paper/smoothed_dhv"] = self.meta_gain.value
+            metrics["train/paper/smoothed_dhv"] = self.run.meta_gain.value
         metrics["train/rollout_errors"] = float(batch.rollout_errors)  # parser/tool exceptions
         metrics["train/checker_timeouts"] = float(timeout_count())  # cumulative, this process
         metrics |= {f"train/loss/{k}": v for k, v in stats.items()}
         self.log_dict(metrics, prog_bar=False, batch_size=len(batch))
         self.log("train/hv_pb", metrics["train/hv"], prog_bar=True, logger=False)
+        self.run.record_train(self.global_step, weights)  # after the update: HV after the step
+
+    def on_train_start(self) -> None:
+        self.run.record_train(self.global_step, self.current_weights())  # the HV at the start
 
     def _every_rank(self, R: torch.Tensor) -> torch.Tensor:
         """[N, K] rewards -> [W*N, K], every rank's rows (ranks hold N each), so the batch point
@@ -351,9 +344,9 @@ class ParetoPOModule(LightningModule):
         if self.trainer.sanity_checking:
             return
         result = self._gathered_eval()
-        hv, contribution = add_validation_point(self.val_archive, result["point"])
+        hv, contribution = add_validation_point(self.run.val_archive, result["point"])
         if contribution is not None:
-            self.hv_contribution = contribution
+            self.run.hv_contribution = contribution
         metrics = {f"val/{k}": float(result[k]) for k in REPORTED} | {"val/hv": hv}
         self.log_dict(metrics, prog_bar=True)
         self.val_history.append(
@@ -373,15 +366,7 @@ class ParetoPOModule(LightningModule):
 
     # ------------------------------------------------------------ checkpoint
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["paretopo"] = {
-            "stage": self.stage,
-            "switch_step": self.switch_step,
-            "frozen_weights": self.frozen_weights,
-            "hv_weights": self.hv_weights.state_dict(),
-            "val_archive": self.val_archive.state_dict(),
-            "val_history": self.val_history,
-            "hv_contribution": self.hv_contribution,
-            "meta_gain": self.meta_gain.state_dict(),
+        checkpoint["paretopo"] = self.run.state_dict() | {
             "reward_heads": self.objectives.state_dict(),  # S8's running n*
             "generator": self._rng_states(),
             "zero_advantage_watch": self.zero_advantage_watch.state_dict(),
@@ -415,14 +400,7 @@ class ParetoPOModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint["paretopo"]
-        self.stage, self.switch_step = state["stage"], state["switch_step"]
-        self.frozen_weights = state["frozen_weights"]
-        self.hv_weights.load_state_dict(state["hv_weights"])
-        self.val_archive.load_state_dict(state["val_archive"])
-        self.val_history = list(state["val_history"])
-        self.hv_contribution = state["hv_contribution"]
-        if "meta_gain" in state:  # checkpoints before ALGORITHM.md v2 lack it
-            self.meta_gain.load_state_dict(state["meta_gain"])
+        self.run.load_state_dict(state, legacy_callbacks=checkpoint.get("callbacks", {}).values())
         self.objectives.load_state_dict(state.get("reward_heads", {}))
         if "zero_advantage_watch" in state:  # checkpoints before issue 14 lack it
             self.zero_advantage_watch.load_state_dict(state["zero_advantage_watch"])

@@ -20,11 +20,9 @@ therefore uses ``on_validation_end``, which runs after the epoch-end hooks of bo
 ``ModelCheckpoint``, which Lightning moves to the end of the callback list, so a checkpoint
 saved at that validation includes this callback's state).
 
-After every training batch that reaches a new ``global_step`` it records the training archive
-HV (``pl_module.hv_weights.hypervolume``) and the weights the step trained with
-(``pl_module.current_weights()``: stage 1's, a method's static ones, or w* after the switch;
-else the stage-1 state), for panels (b) and (c); this history is
-its ``state_dict``. The ``non_dominated`` column marks the validation records whose normalised
+Panels (b) and (c) read the module's one record of the training HV and of the weights each
+step trained with (stage 1's, a method's static ones, or w* after the switch),
+``pl_module.train_history`` (``run_state.RunState``); this callback keeps no state of its own. The ``non_dominated`` column marks the validation records whose normalised
 K-vector ``point`` no other record's dominates (the set whose HV is ``val/hv``; a point with a
 NaN entry is left out of it and marked False); a record without ``point`` makes every row
 use (-tool_calls, accuracy) instead.
@@ -115,7 +113,6 @@ class FrontLogger(Callback):
         self.dirpath = None if dirpath is None else Path(dirpath)
         self.filename = filename
         self.log_wandb = log_wandb
-        self.train_history: list[dict[str, Any]] = []  # {"step", "hv", "weights"}
         self.last_path: Path | None = None  # the picture written last
         self.last_logged_step: int | None = None  # step of the newest record logged
 
@@ -124,24 +121,6 @@ class FrontLogger(Callback):
         if self.dirpath is not None:
             return self.dirpath
         return Path(trainer.log_dir or trainer.default_root_dir)
-
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        hv_weights = getattr(pl_module, "hv_weights", None)
-        step = trainer.global_step
-        if hv_weights is None or (self.train_history and self.train_history[-1]["step"] >= step):
-            return
-        trained = getattr(pl_module, "current_weights", None)  # what the step scalarised with
-        weights = trained() if callable(trained) else hv_weights.weights
-        self.train_history.append(
-            {"step": step, "hv": float(hv_weights.hypervolume), "weights": weights.tolist()}
-        )
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
@@ -152,7 +131,7 @@ class FrontLogger(Callback):
         names = list(getattr(pl_module, "objective_names", []) or [])
         fig = plot_run_fronts(
             history,
-            train_history=self.train_history,
+            train_history=list(getattr(pl_module, "train_history", None) or []),
             switch_step=getattr(pl_module, "switch_step", None),
             objective_names=names or None,
             title=f"{_title(pl_module)}: step {trainer.global_step}",
@@ -189,8 +168,6 @@ class FrontLogger(Callback):
                      "val/fronts": wandb.Image(str(png))}  # fmt: skip
             logger.log_metrics(media, step=step)  # RunWandbLogger: W&B step = global step
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"train_history": [dict(h) for h in self.train_history]}
-
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.train_history = [dict(h) for h in state_dict["train_history"]]
+        """Accepts (and ignores) the state of checkpoints from before ``run_state.RunState``:
+        the module rebuilds the history from it."""

@@ -3,12 +3,11 @@
 Contract. ``StageSwitch`` acts only when the module's method (``pl_module.method``, or
 ``pl_module.method_args.name``) switches (``Method.switches``: paretopo, paretopo_paper) and
 the module is in stage 1 (``stage1_only`` never switches; ``stage2_only`` starts in stage 2,
-which the module sets up itself). After every training batch (``on_train_batch_end``) it reads the archive HV
-``pl_module.hv_weights.hypervolume`` and records it under ``s = trainer.global_step`` (the
-number of optimizer steps done, so the entry for step s is the HV after s training steps; the
-HV at the start of training is recorded as step 0 in ``on_train_start``). With gradient
-accumulation only the first batch end that reaches a new step is recorded and decides. It then
-switches, once, at the first step s where one of these holds:
+which the module sets up itself). It keeps no state: it reads the module's one record of the
+training HV, ``pl_module.train_history`` (``run_state.RunState``: ``{"step", "hv", ...}`` per
+optimizer step, the HV after ``step`` steps; step 0 = the start of training). After every
+training batch whose newest record is at ``s = trainer.global_step`` it switches, once, at the
+first such s where one of these holds:
 
 - fixed-step mode (``fixed_step`` set, the ablation "plateau vs fixed step"): s >= fixed_step;
   the plateau and max rules are then ignored;
@@ -16,15 +15,14 @@ switches, once, at the first step s where one of these holds:
   ``(hv_s - hv_{s-patience}) / max(|hv_{s-patience}|, 1e-12) < min_delta``;
 - cap: s >= max_stage1_steps (None: ``trainer.max_steps // 2``, resolved in ``on_fit_start``).
 
-Switching calls ``pl_module.switch_to_stage2(s)`` (which freezes w*), logs ``train/switch_step``
-= s once, with this batch's metrics (at Lightning's logging step, ``loggers.steps.log_step``:
-s - 1), to every logger of the trainer (``logger.log_metrics``: a value given to
-``pl_module.log`` in a batch hook would be re-logged on every later step of the epoch), and an
-INFO line. Stage 2 therefore drives training step s + 1 onwards (0-based: the batch whose
-``global_step`` reads s in ``training_step``).
-
-``state_dict`` holds the HV history and the switch step, so a run resumed from any checkpoint
-switches at the same step as the uninterrupted run (the module restores its own stage and w*).
+Switching calls ``pl_module.switch_to_stage2(s)`` (the module freezes w* and stores the stage
+and the switch step), logs ``train/switch_step`` = s once, with this batch's metrics (at
+Lightning's logging step, ``loggers.steps.log_step``: s - 1), to every logger of the trainer
+(``logger.log_metrics``: a value given to ``pl_module.log`` in a batch hook would be re-logged
+on every later step of the epoch), and an INFO line. Stage 2 therefore drives training step
+s + 1 onwards (0-based: the batch whose ``global_step`` reads s in ``training_step``). A resumed
+run switches at the same step as the uninterrupted one: the history is in the module's
+checkpoint.
 
 Not done here: freezing w* or changing the advantage (the module does), and the HV itself
 (``pareto.HypervolumeWeights``). A run whose archive HV stays 0 (e.g. accuracy 0 on every
@@ -109,8 +107,6 @@ class StageSwitch(Callback):
         self.patience = patience
         self.min_delta = float(min_delta)
         self.fixed_step = fixed_step
-        self.hv_history: dict[int, float] = {}  # global_step -> archive HV, in step order
-        self.switch_step: int | None = None
         self._max_steps: int | None = None  # resolved cap
 
     # ---- the rule -------------------------------------------------------------------------
@@ -132,12 +128,12 @@ class StageSwitch(Callback):
             )
         return cap
 
-    def should_switch(self, step: int) -> str | None:
-        """The reason to switch at ``step`` given the recorded history, or None to stay."""
+    def should_switch(self, step: int, hv_history: dict[int, float]) -> str | None:
+        """The reason to switch at ``step`` given the training HV by step, or None to stay."""
         if self.fixed_step is not None:
             return "fixed_step" if step >= self.fixed_step else None
         if step >= self.min_stage1_steps:
-            now, before = self.hv_history.get(step), self.hv_history.get(step - self.patience)
+            now, before = hv_history.get(step), hv_history.get(step - self.patience)
             known = now is not None and before is not None
             if known and relative_hv_gain(now, before) < self.min_delta:
                 return "plateau"
@@ -148,7 +144,7 @@ class StageSwitch(Callback):
     # ---- Lightning hooks -----------------------------------------------------------------
     @staticmethod
     def _active(pl_module: pl.LightningModule) -> bool:
-        for attr in ("stage", "hv_weights", "switch_to_stage2"):
+        for attr in ("stage", "train_history", "switch_to_stage2"):
             if not hasattr(pl_module, attr):
                 raise ValueError(
                     f"StageSwitch needs a module with `{attr}` (a ParetoPOModule); "
@@ -160,16 +156,6 @@ class StageSwitch(Callback):
         if self._active(pl_module) and self.fixed_step is None:
             self._max_steps = self.resolve_max_stage1_steps(trainer.max_steps)
 
-    def _record(self, step: int, hv: float) -> bool:
-        if self.hv_history and next(reversed(self.hv_history)) >= step:
-            return False
-        self.hv_history[step] = float(hv)
-        return True
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._active(pl_module) and pl_module.stage == 1:
-            self._record(trainer.global_step, pl_module.hv_weights.hypervolume)
-
     def on_train_batch_end(
         self,
         trainer: pl.Trainer,
@@ -178,32 +164,26 @@ class StageSwitch(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        if not self._active(pl_module) or pl_module.stage != 1 or self.switch_step is not None:
+        if not self._active(pl_module) or pl_module.stage != 1:
             return
         step = trainer.global_step
-        if not self._record(step, pl_module.hv_weights.hypervolume):
+        hv_history = {int(r["step"]): float(r["hv"]) for r in pl_module.train_history}
+        if step not in hv_history:
             return
-        reason = self.should_switch(step)
+        reason = self.should_switch(step, hv_history)
         if reason is None:
             return
         pl_module.switch_to_stage2(step)
-        self.switch_step = step
         for logger in trainer.loggers:  # once; a pl_module.log value is re-logged every step
             logger.log_metrics({"train/switch_step": float(step)}, step=log_step(trainer))
         log.info(
             "ParetoPO stage switch at global step %d (%s); archive HV %.6g",
             step,
             reason,
-            self.hv_history[step],
+            hv_history[step],
         )
 
-    # ---- checkpointing -------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "hv_history": [[step, hv] for step, hv in self.hv_history.items()],
-            "switch_step": self.switch_step,
-        }
-
+    # ---- checkpointing: nothing of its own (the module's checkpoint holds the history) ----
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.hv_history = {int(step): float(hv) for step, hv in state_dict["hv_history"]}
-        self.switch_step = state_dict["switch_step"]
+        """Accepts (and ignores) the state of checkpoints from before ``run_state.RunState``:
+        the module rebuilds the history from it."""

@@ -51,6 +51,16 @@ class StandInModule(pl.LightningModule):
         self.hv_weights = HypervolumeWeights(2, alpha=1.0)
         self.objective_names = ["accuracy", "tool_efficiency"]
         self.val_history: list[dict[str, Any]] = []
+        self.train_history: list[dict[str, Any]] = []  # as run_state.RunState records it
+
+    def _record(self, step: int) -> None:
+        if not self.train_history or self.train_history[-1]["step"] < step:
+            weights = self.hv_weights.weights.tolist()
+            self.train_history.append({"step": step, "hv": self.hv_weights.hypervolume,
+                                       "weights": weights})  # fmt: skip
+
+    def on_train_start(self) -> None:
+        self._record(self.global_step)
 
     def switch_to_stage2(self, step: int) -> None:
         self.switch_calls += 1
@@ -63,6 +73,7 @@ class StandInModule(pl.LightningModule):
         s = self.global_step + 1
         self.hv_weights.step(torch.tensor([min(s, self.plateau_at) / 10, 0.5]))
         self.log("train/hv", self.hv_weights.hypervolume)
+        self._record(s)  # the HV after s optimizer steps (this one is taken after the hook)
         return self.layer(batch).pow(2).mean()
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
@@ -98,12 +109,14 @@ class StandInModule(pl.LightningModule):
             "w_star": self.w_star,
             "hv_weights": self.hv_weights.state_dict(),
             "val_history": self.val_history,
+            "train_history": self.train_history,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint["standin"]
         self.stage, self.switch_step = state["stage"], state["switch_step"]
         self.w_star, self.val_history = state["w_star"], list(state["val_history"])
+        self.train_history = list(state["train_history"])
         self.hv_weights.load_state_dict(state["hv_weights"])
 
 

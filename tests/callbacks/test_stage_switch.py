@@ -42,10 +42,12 @@ def test_plateau_switch_at_expected_step(tmp_path: Path, caplog) -> None:
     trainer = make_trainer(tmp_path, 20, [switch], limit_val_batches=0, logger=logger)
     with caplog.at_level(logging.INFO, logger="lightning_paretopo.callbacks.stage_switch"):
         trainer.fit(module, loader())
-    assert (module.switch_step, switch.switch_step, module.stage) == (8, 8, 2)
+    assert (module.switch_step, module.stage) == (8, 2)
     assert module.switch_calls == 1  # once
-    assert list(switch.hv_history) == list(range(9))  # step 0 (train start) .. 8, then stops
-    assert list(switch.hv_history.values()) == pytest.approx([hv_after(s) for s in range(9)])
+    assert switch.state_dict() == {}  # no copy of the stage or of the HV: the module has them
+    assert [r["step"] for r in module.train_history] == list(range(21))  # step 0 = train start
+    hvs = [r["hv"] for r in module.train_history]
+    assert hvs == pytest.approx([hv_after(s) for s in range(21)])
     assert module.w_star is not None
     assert "stage switch at global step 8 (plateau)" in caplog.text
     with open(Path(logger.log_dir) / "metrics.csv") as f:
@@ -87,8 +89,7 @@ def test_fixed_step_ignores_plateau_and_cap(tmp_path: Path, fixed_step: int) -> 
 def test_other_methods_never_switch(tmp_path: Path, method: str, stage: int) -> None:
     switch = StageSwitch(patience=3, min_delta=1e-3)
     module, _ = fit(tmp_path, switch, method=method)
-    assert (module.switch_calls, module.stage, switch.switch_step) == (0, stage, None)
-    assert switch.hv_history == {}
+    assert (module.switch_calls, module.stage, module.switch_step) == (0, stage, None)
 
 
 def test_method_from_method_args(tmp_path: Path) -> None:
@@ -101,7 +102,7 @@ def test_method_from_method_args(tmp_path: Path) -> None:
     assert module.switch_step == 8
     del module.method_args
     with pytest.raises(ValueError, match="method_args.name"):
-        switch.on_train_start(None, module)
+        switch.on_fit_start(None, module)
 
 
 @pytest.mark.parametrize(
@@ -161,11 +162,12 @@ def test_resume_before_switch_switches_at_the_same_step(tmp_path: Path) -> None:
     module, switch = _interrupted_then_resumed(tmp_path, stop_at=6)
     assert module.switch_step == uninterrupted.switch_step == 8
     assert module.switch_calls == 1
-    assert list(switch.hv_history.values()) == pytest.approx([hv_after(s) for s in range(9)])
+    hvs = [r["hv"] for r in module.train_history]  # restored, then continued
+    assert hvs == pytest.approx([hv_after(s) for s in range(21)])
     assert module.w_star == pytest.approx(uninterrupted.w_star)
 
 
 def test_resume_after_switch_does_not_switch_again(tmp_path: Path) -> None:
     module, switch = _interrupted_then_resumed(tmp_path, stop_at=10)
-    assert (module.stage, module.switch_step, switch.switch_step) == (2, 8, 8)
+    assert (module.stage, module.switch_step) == (2, 8)
     assert module.switch_calls == 0

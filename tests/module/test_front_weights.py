@@ -1,5 +1,6 @@
-"""The weights FrontLogger records (panel (c) of fronts.png) are the ones each step trained
-with: the stage-1 weights, then w* after the switch; a static method's own weights."""
+"""The weights the module records for each step (``train_history``: panel (c) of fronts.png) are
+the ones the step trained with: the stage-1 weights, then w* after the switch; a static
+method's own weights."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def test_recorded_weights_are_the_trained_ones(tiny_policy: Path, tmp_path: Path
     switch = StageSwitch(fixed_step=2)
     trainer = make_trainer(tmp_path, max_steps=4, callbacks=[switch, fronts])
     trainer.fit(module, make_data(tmp_path))
-    recorded = {h["step"]: h["weights"] for h in fronts.train_history}
-    assert sorted(recorded) == [1, 2, 3, 4]
+    recorded = {h["step"]: h["weights"] for h in module.train_history}
+    assert sorted(recorded) == [0, 1, 2, 3, 4]  # 0: the start of training
     if method == "static":
         assert all(w == pytest.approx([0.6, 0.2, 0.2]) for w in recorded.values())
         return

@@ -66,8 +66,8 @@ def test_fixed_step_switch_freezes_the_weights(tiny_policy: Path, tmp_path: Path
     switch = StageSwitch(fixed_step=2)
     trainer = make_trainer(tmp_path, max_steps=4, callbacks=[switch, fronts])
     trainer.fit(module, data)
-    assert module.stage == 2 and module.switch_step == 2 and switch.switch_step == 2
-    at_switch = next(h for h in fronts.train_history if h["step"] == 2)["weights"]
+    assert module.stage == 2 and module.switch_step == 2 and switch.state_dict() == {}
+    at_switch = next(h for h in module.train_history if h["step"] == 2)["weights"]
     assert torch.equal(module.frozen_weights, torch.tensor(at_switch, dtype=torch.float64))
     # The stage-1 rule keeps running after the switch; w* does not follow it.
     assert module.hv_weights.step_count == 4
@@ -113,7 +113,7 @@ def test_validate_and_test_report_the_held_out_point(tiny_policy: Path, tmp_path
     assert val["val/hv"] == 0.0  # accuracy 0: the point (0, 1, d) has no volume
     record = module.val_history[-1]
     assert record["point"] == pytest.approx([0.0, 1.0 - min(calls, 2) / 2, digits])
-    assert record["stage"] == 1 and len(module.val_archive) == 1
+    assert record["stage"] == 1 and len(module.run.val_archive) == 1
 
     (test,) = trainer.test(module, data)
     result = module.last_test
@@ -137,8 +137,8 @@ def test_val_hv_is_the_hv_of_this_runs_validation_points(tiny_policy: Path, tmp_
     assert val["val/hv"] == pytest.approx(point[0] * point[1])
     assert val["val/accuracy"] != val["val/accuracy"]  # NaN: no accuracy objective
     trainer.validate(module, make_data(tmp_path))  # the same greedy point again
-    assert len(module.val_history) == 2 and len(module.val_archive) == 1
-    assert module.hv_contribution == 0.0
+    assert len(module.val_history) == 2 and len(module.run.val_archive) == 1
+    assert module.run.hv_contribution == 0.0
 
 
 def test_sampled_testing_takes_test_samples_rollouts_per_task(

@@ -53,13 +53,13 @@ def test_paretopo_paper_switches_and_freezes_w0(tiny_policy: Path, tmp_path: Pat
 
 def test_the_smoothed_hv_gain_is_checkpointed() -> None:
     module = ParetoPOModule(method=MethodArgs(name="paretopo_paper"))
-    module.meta_gain.step(torch.tensor([0.5, 0.5], dtype=torch.float64))
+    module.run.meta_gain.step(torch.tensor([0.5, 0.5], dtype=torch.float64))
     checkpoint: dict = {}
     module.on_save_checkpoint(checkpoint)
     restored = ParetoPOModule(method=MethodArgs(name="paretopo_paper"))
     restored.on_load_checkpoint(checkpoint)
-    assert restored.meta_gain.value == pytest.approx(0.025)
-    assert len(restored.meta_gain.archive) == 1
+    assert restored.run.meta_gain.value == pytest.approx(0.025)
+    assert len(restored.run.meta_gain.archive) == 1
     del checkpoint["paretopo"]["meta_gain"]  # a version-1 checkpoint still loads
     ParetoPOModule(method=MethodArgs(name="paretopo_paper")).on_load_checkpoint(checkpoint)
 

@@ -140,7 +140,7 @@ def run_a(tmp_path: Path, policy: Path, val_greedy: bool) -> tuple:
     # The scenario exercises what it should: a switch after k, decided on restored history.
     assert mA.stage == 2 and mA.switch_step == K_STEP + 1
     assert [h["step"] for h in mA.val_history] == list(range(K_STEP, S + 1, K_STEP))
-    assert mA.hv_weights.hypervolume > 0 and len(mA.val_archive) >= 1
+    assert mA.hv_weights.hypervolume > 0 and len(mA.run.val_archive) >= 1
     assert (tmp_path / "A" / "summary.json").is_file()
     return A
 
