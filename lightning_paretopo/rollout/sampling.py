@@ -42,6 +42,8 @@ from typing import Any
 
 import torch
 
+Ends = Callable[[list[int], str], bool]
+
 
 @dataclass
 class SamplingConfig:
@@ -186,39 +188,63 @@ class _Model:
 
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any):
         """ids, pos: [R, W]; mask: [R, L + W]. Returns (last logits [R, V], cache)."""
-        kwargs = {self.cache_kw: cache} if cache is not None else {}
+        kwargs = ({self.cache_kw: cache} if cache is not None else {}) | self.extra
         out = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=pos,
-            use_cache=True,
-            **kwargs,
-            **self.extra,
+            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kwargs
         )
         cache = getattr(out, "cache", None)
         cache = cache if cache is not None else getattr(out, "past_key_values", None)
         return out.logits[:, -1, :], cache
 
+    def prefill(self, feeds: list[list[int]], pad_id: int, state: DecodeState | None):
+        """Feed each row's new tokens, left-padded to [R, W], after ``state``'s cache (None:
+        from scratch). Returns (last logits [R, V], cache, attention_mask [R, L + W])."""
+        block, block_mask = left_pad(feeds, pad_id, model_device(self.model))  # [R, W]
+        past = block_mask[:, :0] if state is None else state.attention_mask  # [R, L]
+        position_ids = past.sum(-1, keepdim=True) + block_mask.cumsum(-1) - 1  # [R, W]
+        mask = torch.cat([past, block_mask], dim=1)  # [R, L + W]
+        logits, cache = self(block, mask, position_ids.clamp(min=0), state and state.cache)
+        return logits, cache, mask
 
-def _record(
-    row: int,
-    tok: int,
-    sampled: list[list[int]],
-    tails: list[str],
-    reasons: list[str | None],
-    budgets: list[int],
-    matcher: StopMatcher,
-    eos_ids: set[int],
-) -> None:
-    """Append one sampled token to a running row and set its reason if the turn ends."""
-    sampled[row].append(tok)
-    tails[row], hit = matcher.push(tails[row], tok)
-    if tok in eos_ids:
-        reasons[row] = "eos"
-    elif hit:
-        reasons[row] = "stop"
-    elif len(sampled[row]) >= budgets[row]:
-        reasons[row] = "budget"
+    def step(self, token: torch.Tensor, mask: torch.Tensor, alive: torch.Tensor, cache: Any):
+        """Feed one token per cache row after ``mask`` [R', L]; token, alive: [R'] (slots of rows
+        not alive get mask 0). Returns (last logits [R', V], cache, mask [R', L + 1])."""
+        position_ids = mask.sum(-1, keepdim=True)  # [R', 1] real tokens so far
+        mask = torch.cat([mask, alive[:, None].long()], dim=1)  # [R', L + 1]
+        logits, cache = self(token[:, None], mask, position_ids, cache)
+        return logits, cache, mask
+
+
+class _Turn:
+    """Per-row bookkeeping of one turn: sampled ids, stop-string tails, why each row ended."""
+
+    def __init__(
+        self, budgets: list[int], matcher: StopMatcher, eos_ids: set[int], ends: Ends | None
+    ) -> None:
+        self.budgets, self.matcher, self.eos_ids, self.ends = budgets, matcher, eos_ids, ends
+        self.sampled: list[list[int]] = [[] for _ in budgets]
+        self.tails = [""] * len(budgets)
+        self.reasons: list[str | None] = [None] * len(budgets)
+
+    def record(self, row: int, tok: int) -> bool:
+        """Append one sampled token to a running row and set its reason if the turn ends.
+        True when the row's trajectory ends for good (``ends``): it leaves the cache."""
+        self.sampled[row].append(tok)
+        self.tails[row], hit = self.matcher.push(self.tails[row], tok)
+        if tok in self.eos_ids:
+            self.reasons[row] = "eos"
+        elif hit:
+            self.reasons[row] = "stop"
+        elif len(self.sampled[row]) >= self.budgets[row]:
+            self.reasons[row] = "budget"
+        reason = self.reasons[row]
+        return reason is not None and self.ends is not None and self.ends(self.sampled[row], reason)
+
+    def step(self, live: list[int], tokens: list[int]) -> list[int]:
+        """Record the token of each running row of ``live`` (the rows in cache order); return
+        the cache positions of the rows that leave the cache."""
+        pairs = enumerate(zip(live, tokens, strict=True))
+        return [p for p, (r, t) in pairs if self.reasons[r] is None and self.record(r, t)]
 
 
 @torch.no_grad()
@@ -232,7 +258,7 @@ def sample_turn(
     cfg: SamplingConfig,
     generator: torch.Generator | None = None,
     state: DecodeState | None = None,
-    ends: Callable[[list[int], str], bool] | None = None,
+    ends: Ends | None = None,
 ) -> tuple[list[tuple[list[int], str]], DecodeState]:
     """Generate one turn for R rows (every budget >= 1).
 
@@ -252,41 +278,23 @@ def sample_turn(
     if len(feeds) != len(budgets) or min(budgets, default=1) < 1 or min(map(len, feeds)) < 1:
         raise ValueError("feeds must be non-empty and budgets must all be >= 1")
     call = _Model(model)
-    block, block_mask = left_pad(feeds, pad_id, model_device(model))  # [R, W]
-    past = block_mask[:, :0] if state is None else state.attention_mask  # [R, L]
-    position_ids = past.sum(-1, keepdim=True) + block_mask.cumsum(-1) - 1  # [R, W]
-    attention_mask = torch.cat([past, block_mask], dim=1)  # [R, L + W]
-    logits, cache = call(block, attention_mask, position_ids.clamp(min=0), state and state.cache)
+    logits, cache, attention_mask = call.prefill(feeds, pad_id, state)  # [R, V], _, [R, L + W]
     R, device = len(feeds), attention_mask.device
-    sampled: list[list[int]] = [[] for _ in feeds]
-    reasons: list[str | None] = [None] * R
-    tails = [""] * R
+    turn = _Turn(budgets, matcher, eos_ids, ends)
     live = list(range(R))  # the turn's rows in the decode batch, in cache order
     index = torch.arange(R, device=device)  # [R'] live, as a tensor
     for _ in range(max(budgets)):
-        token = next_tokens(logits, cfg, generator, index, R)  # [len(live)]
-        gone = []  # cache positions of rows that ended for good at this step
-        for pos, (row, tok) in enumerate(zip(live, token.tolist(), strict=True)):
-            if reasons[row] is None:
-                _record(row, tok, sampled, tails, reasons, budgets, matcher, eos_ids)
-                if (
-                    reasons[row] is not None
-                    and ends is not None
-                    and ends(sampled[row], reasons[row])
-                ):
-                    gone.append(pos)
-        if all(r is not None for r in reasons):
+        token = next_tokens(logits, cfg, generator, index, R)  # [R']
+        gone = turn.step(live, token.tolist())  # cache positions of rows that ended for good
+        if all(r is not None for r in turn.reasons):
             break
         if gone and hasattr(cache, "batch_select_indices"):
             keep = sorted(set(range(len(live))) - set(gone))
             kept = torch.tensor(keep, device=device)
             cache.batch_select_indices(kept)
-            attention_mask, token = attention_mask[kept], token[kept]
+            attention_mask, token, index = attention_mask[kept], token[kept], index[kept]
             live = [live[pos] for pos in keep]
-            index = index[kept]
-        alive = torch.tensor([reasons[row] is None for row in live], device=device)
-        position_ids = attention_mask.sum(-1, keepdim=True)  # [R', 1] real tokens so far
-        attention_mask = torch.cat([attention_mask, alive[:, None].long()], dim=1)
-        logits, cache = call(token[:, None], attention_mask, position_ids, cache)
-    outs = [(ids, reason or "budget") for ids, reason in zip(sampled, reasons, strict=True)]
+        alive = torch.tensor([turn.reasons[row] is None for row in live], device=device)
+        logits, cache, attention_mask = call.step(token, attention_mask, alive, cache)
+    outs = [(ids, why or "budget") for ids, why in zip(turn.sampled, turn.reasons, strict=True)]
     return outs, DecodeState(cache, attention_mask, live)
