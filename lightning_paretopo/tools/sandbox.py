@@ -39,6 +39,7 @@ _TRUNCATION_MARK = "\n... [output truncated]"
 # Descriptors per process: plenty for Python, and a bound on what fds pin in kernel memory
 # (socket and pipe buffers) beyond RLIMIT_AS.
 MAX_OPEN_FILES = 256
+_MIB = 1024 * 1024
 
 
 class PythonSandbox:
@@ -79,7 +80,26 @@ class PythonSandbox:
     removes those of owners that are gone (a trainer killed by SIGKILL cannot clean up).
 
     Neither mode defends against kernel exploits or side channels; run training jobs on a
-    machine or container you are prepared to lose.
+    machine or container you are prepared to lose. Creating a sandbox removes the work dirs left
+    by sandboxes whose trainer was killed.
+
+    Args:
+        timeout_s: wall-clock limit per call.
+        memory_mb: RLIMIT_AS (address space) per process, in MiB.
+        cpu_time_s: RLIMIT_CPU per process; default ``ceil(timeout_s) + 1``.
+        max_output_chars: stdout (+ stderr tail) characters returned to the policy.
+        max_file_mb: RLIMIT_FSIZE, the largest file the code may write.
+        max_disk_mb: under bwrap, the size of the tmpfs holding ``/tmp`` and the work dir,
+            and of the one at ``/dev/shm``: at most twice this much RAM per call.
+        max_processes: tasks (processes and threads) the code may start beyond those
+            already running as its uid (under bwrap: inside the sandbox).
+        allow_subprocess: let the code fork/spawn processes (the seccomp filter then only
+            refuses ``memfd_create``, ``shmget`` and ``memfd_secret``).
+        isolation: ``"bwrap"`` (raises if unusable; ``"auto"`` is an alias) or
+            ``"rlimits"`` (weaker, see above).
+        python: interpreter to run; default: the real file behind ``sys.executable``
+            (a venv's ``bin/python`` is a link, and the venv may live under ``/tmp``,
+            which bwrap replaces with an empty tmpfs; ``-I -S`` needs no site-packages).
     """
 
     name = "python"
@@ -97,39 +117,10 @@ class PythonSandbox:
         isolation: str = "bwrap",
         python: str | None = None,
     ) -> None:
-        """Create a sandbox; removes work dirs left by sandboxes whose trainer was killed.
-
-        Args:
-            timeout_s: wall-clock limit per call.
-            memory_mb: RLIMIT_AS (address space) per process, in MiB.
-            cpu_time_s: RLIMIT_CPU per process; default ``ceil(timeout_s) + 1``.
-            max_output_chars: stdout (+ stderr tail) characters returned to the policy.
-            max_file_mb: RLIMIT_FSIZE, the largest file the code may write.
-            max_disk_mb: under bwrap, the size of the tmpfs holding ``/tmp`` and the work dir,
-                and of the one at ``/dev/shm``: at most twice this much RAM per call.
-            max_processes: tasks (processes and threads) the code may start beyond those
-                already running as its uid (under bwrap: inside the sandbox).
-            allow_subprocess: let the code fork/spawn processes (the seccomp filter then only
-                refuses ``memfd_create``, ``shmget`` and ``memfd_secret``).
-            isolation: ``"bwrap"`` (raises if unusable; ``"auto"`` is an alias) or
-                ``"rlimits"`` (weaker, see above).
-            python: interpreter to run; default: the real file behind ``sys.executable``
-                (a venv's ``bin/python`` is a link, and the venv may live under ``/tmp``,
-                which bwrap replaces with an empty tmpfs; ``-I -S`` needs no site-packages).
-        """
-        for field, value in [("timeout_s", timeout_s), ("memory_mb", memory_mb),
-                             ("max_output_chars", max_output_chars),
-                             ("max_file_mb", max_file_mb), ("max_disk_mb", max_disk_mb),
-                             ("max_processes", max_processes)]:  # fmt: skip
-            if not value > 0:
-                raise ValueError(f"{field}={value!r}: must be > 0")
-        if cpu_time_s is not None and cpu_time_s < 1:
-            raise ValueError(f"cpu_time_s={cpu_time_s!r}: must be >= 1 (or None)")
-        if not allow_subprocess and not seccomp_supported():
-            raise ValueError(
-                "allow_subprocess=False needs the seccomp no-fork filter, which has no "
-                "version for this CPU architecture; pass allow_subprocess=True."
-            )
+        positive = {"timeout_s": timeout_s, "memory_mb": memory_mb,
+                    "max_output_chars": max_output_chars, "max_file_mb": max_file_mb,
+                    "max_disk_mb": max_disk_mb, "max_processes": max_processes}  # fmt: skip
+        _check_args(positive, cpu_time_s, allow_subprocess)
         self.timeout_s = float(timeout_s)
         self.max_output_chars = int(max_output_chars)
         self.python = python or os.path.realpath(sys.executable)
@@ -137,20 +128,10 @@ class PythonSandbox:
         if removed:
             logger.info("PythonSandbox: removed %d work dirs of killed sandboxes", len(removed))
         self.isolation = resolve_isolation(isolation, self.python)
-        mib = 1024 * 1024
-        self._disk_bytes = int(max_disk_mb) * mib
-        self._spec = {
-            "rlimits": {
-                "RLIMIT_CPU": int(cpu_time_s or math.ceil(timeout_s) + 1),
-                "RLIMIT_AS": int(memory_mb) * mib,
-                "RLIMIT_FSIZE": int(max_file_mb) * mib,
-                "RLIMIT_CORE": 0,
-                "RLIMIT_NOFILE": _open_files_limit(),
-            },
-            "max_processes": int(max_processes),
-            "no_fork": not allow_subprocess,
-            "seccomp": seccomp_supported(),
-        }
+        self._disk_bytes = int(max_disk_mb) * _MIB
+        self._spec = _launch_spec(
+            timeout_s, memory_mb, cpu_time_s, max_file_mb, max_processes, allow_subprocess
+        )
 
     def __call__(self, text: str) -> ToolResult:
         """Run ``text`` (optionally wrapped in a ``` fence) as a Python program."""
@@ -190,6 +171,44 @@ class PythonSandbox:
         head = head.rstrip("\n")
         text = f"{head}\n{note}" if head.strip() else note
         return ToolResult(ok=False, text=text, error=error, latency_s=outcome.elapsed_s)
+
+
+def _check_args(positive: dict[str, float], cpu_time_s: int | None, allow_subprocess: bool) -> None:
+    """Raise a ValueError naming the argument: ``positive`` (name -> value) must all be > 0,
+    ``cpu_time_s`` >= 1 or None, and ``allow_subprocess=False`` needs seccomp."""
+    for field, value in positive.items():
+        if not value > 0:
+            raise ValueError(f"{field}={value!r}: must be > 0")
+    if cpu_time_s is not None and cpu_time_s < 1:
+        raise ValueError(f"cpu_time_s={cpu_time_s!r}: must be >= 1 (or None)")
+    if not allow_subprocess and not seccomp_supported():
+        raise ValueError(
+            "allow_subprocess=False needs the seccomp no-fork filter, which has no "
+            "version for this CPU architecture; pass allow_subprocess=True."
+        )
+
+
+def _launch_spec(
+    timeout_s: float,
+    memory_mb: int,
+    cpu_time_s: int | None,
+    max_file_mb: int,
+    max_processes: int,
+    allow_subprocess: bool,
+) -> dict:
+    """The spec ``run_bwrap`` / ``run_rlimits`` take: rlimits, task limit, seccomp flags."""
+    return {
+        "rlimits": {
+            "RLIMIT_CPU": int(cpu_time_s or math.ceil(timeout_s) + 1),
+            "RLIMIT_AS": int(memory_mb) * _MIB,
+            "RLIMIT_FSIZE": int(max_file_mb) * _MIB,
+            "RLIMIT_CORE": 0,
+            "RLIMIT_NOFILE": _open_files_limit(),
+        },
+        "max_processes": int(max_processes),
+        "no_fork": not allow_subprocess,
+        "seccomp": seccomp_supported(),
+    }
 
 
 def _open_files_limit() -> int:
