@@ -9,32 +9,20 @@ One training step (B prompts from the DataModule, G rollouts each, N = B*G):
 4. ``method_advantages`` gives token advantages [N, T] for the configured method and stage;
    ``diagnostics.py`` logs train/zero_advantage_groups, train/answered and train/called and
    warns after ``zero_advantage_patience`` consecutive steps with every advantage 0;
-5. ``ppo_epochs`` passes of the clipped policy gradient (manual optimisation, micro-batched).
+5. ``ppo_epochs`` passes of the clipped policy gradient (``optimization.policy_update``);
+6. the run records the step's training HV and the weights it trained with
+   (``run.record_train``), which ``callbacks.StageSwitch`` (the switch) and the plots read.
 
-Validation and test roll out each held-out task once (greedy by default) and log
-val/accuracy, val/tool_calls, val/tool_productivity (correct / calls) and val/hv, the HV of the
-non-dominated set of this run's validation points (``evaluation.py``). Sampled evaluations draw
-from their own generator, never from the training stream (``rollout_rng.py``). Stage, switch
-step, w*, the stage-1 state, the validation archive and the training RNG are saved in every
-checkpoint, so ``--ckpt_path`` resumes exactly (tests/module/test_resume.py); the checkpoint
-holds plain types only, as ``torch.load(weights_only=True)`` requires. With ``policy.lora`` the
-checkpoint's ``state_dict`` holds the trainable (adapter) weights only, and the base is reloaded
-from ``policy.name_or_path`` (``adapter_checkpoint.py``). The switch itself is made
-by ``callbacks.StageSwitch``; the optimisation step is ``optimization.policy_update``.
-Checkpoint after validations (``callbacks.LastCheckpoint``, as every shipped config does), not
-with ``every_n_train_steps`` on a validation step: Lightning writes those before that validation
-and skips it on resume, so the resumed run would lack one validation record.
+The run's state has one owner, ``self.run`` (``run_state.RunState``); ``stage``,
+``switch_step``, ``frozen_weights``, ``hv_weights``, ``train_history`` and ``val_history`` read
+it. Validation and test: ``module_eval.HeldOutEvaluation``; checkpoints (exact resume, LoRA
+adapter-only state): ``module_checkpoint.CheckpointHooks``.
 
 Bad configuration fails at construction with a ValueError naming the field (unknown method,
 group_size < 2, unknown tool, static weights of the wrong length, a method that reads accuracy
-or gated dominance (ALGORITHM.md S5) without an accuracy objective (``module_checks.py``), rollout budgets < 1, temperature <= 0, an optimizer learning rate
-<= 0), before the trainer starts any logger; a missing local policy fails in
-``configure_model``, after the warm start (``policy.warmstart``) had its chance to create it.
-
-ALGORITHM.md v2: stage 2 compares ``method.stage2.dominance`` vectors (heads declare
-``gated``), scores them by ``method.stage2.score`` and logs train/stage2/wrong_in_front0 and
-train/stage2/fronts; ``paretopo_paper`` keeps its smoothed HV gain (``pareto.meta_reward``) in
-the checkpoint and freezes w0 (not the dynamic weights) at the switch.
+or gated dominance (ALGORITHM.md S5) without an accuracy objective (``module_checks.py``),
+rollout budgets < 1, temperature <= 0, an optimizer learning rate <= 0), before the trainer
+starts any logger. The policy is built in ``configure_model`` (``building.build_policy``).
 
 Deliberately not done: no value model, no reference-model copy for full fine-tuning unless
 ``loss.kl_beta > 0``, no KV-cache reuse between rollout and training forward passes.
@@ -50,27 +38,19 @@ import torch
 from lightning import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
-from lightning_paretopo.adapter_checkpoint import (
-    adapter_state_dict,
-    check_adapter_state,
-    trainable_keys,
-)
 from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArgs, as_args
 from lightning_paretopo.building import build_engine, build_policy, select_tools
 from lightning_paretopo.diagnostics import ZeroAdvantageWatch, answer_formats, step_diagnostics
-from lightning_paretopo.evaluation import (
-    REPORTED,
-    EvalAccumulator,
-    add_validation_point,
-    train_metrics,
-)
+from lightning_paretopo.evaluation import EvalAccumulator, train_metrics
 from lightning_paretopo.methods import (
     AdvantageInputs,
     get_method,
     method_advantages,
     method_report,
 )
+from lightning_paretopo.module_checkpoint import CheckpointHooks
 from lightning_paretopo.module_checks import check_config, static_weights
+from lightning_paretopo.module_eval import HeldOutEvaluation
 from lightning_paretopo.optimization import UpdateStep, check_optimizer, policy_update
 from lightning_paretopo.pareto import nan_mean_point
 from lightning_paretopo.precision import keep_tasks_whole
@@ -88,7 +68,7 @@ def _adamw(params: Any) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0)
 
 
-class ParetoPOModule(LightningModule):
+class ParetoPOModule(HeldOutEvaluation, CheckpointHooks, LightningModule):
     """The policy and its reward heads, trained with ParetoPO or one of its baselines.
 
     Args:
@@ -123,22 +103,15 @@ class ParetoPOModule(LightningModule):
         zero_advantage_patience: int = 10,
     ) -> None:
         super().__init__()
-        self.policy_args = as_args(PolicyArgs, policy)
-        self.method_args = as_args(MethodArgs, method)
-        self.rollout_args = as_args(RolloutArgs, rollout)
-        self.loss_args = as_args(LossArgs, loss)
+        args = {"policy": as_args(PolicyArgs, policy), "method": as_args(MethodArgs, method)}
+        args |= {"rollout": as_args(RolloutArgs, rollout), "loss": as_args(LossArgs, loss)}
+        self.policy_args, self.method_args = args["policy"], args["method"]
+        self.rollout_args, self.loss_args = args["rollout"], args["loss"]
         # Plain dicts, not dataclasses: torch.load(weights_only=True), the default with which
         # Lightning resumes from a local --ckpt_path, refuses unknown classes in a checkpoint.
-        args = {"policy": self.policy_args, "method": self.method_args}
-        args |= {"rollout": self.rollout_args, "loss": self.loss_args}
-        self.save_hyperparameters(
-            {
-                **{k: asdict(v) for k, v in args.items()},
-                "tool_config": tool_config,
-                "rollout_seed": rollout_seed,
-                "zero_advantage_patience": zero_advantage_patience,
-            }
-        )
+        plain = {"tool_config": tool_config, "rollout_seed": rollout_seed}
+        plain["zero_advantage_patience"] = zero_advantage_patience
+        self.save_hyperparameters({k: asdict(v) for k, v in args.items()} | plain)
         self.automatic_optimization = False
         self.objectives = objectives or RewardHeads.from_names(["accuracy", "tool_efficiency"])
         self.method = self.method_args.name
@@ -146,7 +119,6 @@ class ParetoPOModule(LightningModule):
         self.tool_args = tool_config
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.rollout_seed = rollout_seed
-        K = len(self.objectives)
         self.objective_names = self.objectives.names
         self.gated = tuple(self.objectives.gated)
         self.accuracy_index = (
@@ -155,7 +127,9 @@ class ParetoPOModule(LightningModule):
         check_config(self.method_args, self.objective_names, tool_config)
         check_optimizer(optimizer)  # a learning rate <= 0 fails here, not after the policy loads
         self.static_weights = static_weights(self.method_args, self.objective_names)
-        self.run = RunState(K, self.method_args.stage1, self.declared.start_stage)
+        self.run = RunState(
+            len(self.objectives), self.method_args.stage1, self.declared.start_stage
+        )
         if self.run.stage == 2:  # stage2_only: w* = the stage-1 weights at the start
             self.run.switch(0, self.stage1_weights())
         self.last_test: dict[str, Any] | None = None
@@ -293,116 +267,3 @@ class ParetoPOModule(LightningModule):
         if warning is not None:
             log.warning("%s", warning)
         return report
-
-    # ------------------------------------------------------------- evaluation
-    def _eval_batch(self, tasks: list[TaskExample], generator: torch.Generator, samples: int = 1):
-        """(R_raw [N, K], R [N, K], batch) of ``samples`` rollouts per task (N = len(tasks) *
-        samples), greedy when ``val_greedy``."""
-        batch = self.rollout(tasks, samples, self.rollout_args.val_greedy, generator)
-        return (*self.objectives(batch), batch)
-
-    def test_samples_per_task(self) -> int:
-        """Rollouts per test task: ``rollout.test_samples`` when sampling, 1 when greedy."""
-        return 1 if self.rollout_args.val_greedy else self.rollout_args.test_samples
-
-    def _new_eval_generator(self) -> torch.Generator:
-        device = next(self.policy.parameters()).device
-        return self._rng.evaluation(device, self.global_rank, self.global_step)
-
-    @torch.no_grad()
-    def evaluate(self, batches: Any) -> dict[str, Any]:
-        """Roll out every test task of ``batches`` (lists of tasks) ``test_samples_per_task()``
-        times; this process only. The result also holds ``samples_per_task``."""
-        acc = EvalAccumulator(self.objective_names, self.accuracy_index)
-        generator = self._new_eval_generator()
-        samples = self.test_samples_per_task()
-        for tasks in batches:
-            acc.add(*self._eval_batch(tasks, generator, samples))
-        return acc.summarize(acc.sums(torch.device("cpu"))) | {"samples_per_task": samples}
-
-    def validation_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
-        self._eval.add(*self._eval_batch(tasks, self._eval_generator))
-
-    def test_step(self, tasks: list[TaskExample], batch_idx: int) -> None:
-        samples = self.test_samples_per_task()
-        self._eval.add(*self._eval_batch(tasks, self._eval_generator, samples))
-
-    def on_validation_epoch_start(self) -> None:
-        self._eval.reset()
-        self._eval_generator = self._new_eval_generator()
-
-    on_test_epoch_start = on_validation_epoch_start
-
-    def _gathered_eval(self) -> dict[str, Any]:
-        sums = self._eval.sums(self.device)  # [S]
-        gathered = self.all_gather(sums)
-        if gathered.dim() == 2:
-            gathered = gathered.sum(dim=0)
-        return self._eval.summarize(gathered.cpu())
-
-    def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking:
-            return
-        result = self._gathered_eval()
-        hv, contribution = add_validation_point(self.run.val_archive, result["point"])
-        if contribution is not None:
-            self.run.hv_contribution = contribution
-        metrics = {f"val/{k}": float(result[k]) for k in REPORTED} | {"val/hv": hv}
-        self.log_dict(metrics, prog_bar=True)
-        self.val_history.append(
-            {
-                "step": int(self.global_step),
-                **{k[4:]: v for k, v in metrics.items()},
-                "stage": self.stage,
-                "weights": self.current_weights().tolist(),
-                "point": result["point"],
-            }
-        )
-
-    def on_test_epoch_end(self) -> None:
-        result = self._gathered_eval()
-        self.last_test = result
-        self.log_dict({f"test/{k}": float(result[k]) for k in REPORTED})
-
-    # ------------------------------------------------------------ checkpoint
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["paretopo"] = self.run.state_dict() | {
-            "reward_heads": self.objectives.state_dict(),  # S8's running n*
-            "generator": self._rng_states(),
-            "zero_advantage_watch": self.zero_advantage_watch.state_dict(),
-        }
-        if self._adapters_only() and "state_dict" in checkpoint:  # LoRA: the adapters only;
-            keys = trainable_keys(self)  # the base is reloaded from its source
-            checkpoint["state_dict"] = adapter_state_dict(checkpoint["state_dict"], keys)
-
-    def _adapters_only(self) -> bool:
-        """True when checkpoints hold the trainable (LoRA) weights only."""
-        return self.policy_args.lora is not None and self.policy is not None
-
-    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        """``nn.Module.load_state_dict``, which also takes a LoRA run's adapter-only state:
-        every trainable weight must be in it, and the frozen base stays as loaded from its
-        source (``adapter_checkpoint.check_adapter_state``)."""
-        if strict and self._adapters_only():
-            own = set(self.state_dict())
-            if not set(state_dict) >= own:  # adapter-only (a full state loads strictly)
-                check_adapter_state(state_dict, trainable_keys(self), own)
-                return super().load_state_dict(state_dict, strict=False, assign=assign)
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
-
-    def _rng_states(self) -> tuple[str, torch.Tensor] | None:
-        """The training RNG state; under DDP every rank's, gathered into [world, S]."""
-        state = self._rng.state_dict()
-        if state is None or self._trainer is None or self.trainer.world_size == 1:
-            return state
-        gathered = self.all_gather(state[1].to(self.device))  # [world, S]
-        return (state[0], gathered.cpu())
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint["paretopo"]
-        self.run.load_state_dict(state, legacy_callbacks=checkpoint.get("callbacks", {}).values())
-        self.objectives.load_state_dict(state.get("reward_heads", {}))
-        if "zero_advantage_watch" in state:  # checkpoints before issue 14 lack it
-            self.zero_advantage_watch.load_state_dict(state["zero_advantage_watch"])
-        world = self.trainer.world_size if self._trainer is not None else 1
-        self._rng.load_state_dict(state["generator"], self.global_rank, world)
