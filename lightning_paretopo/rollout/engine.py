@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 
+from lightning_paretopo.rollout.calls import CAUGHT_ERRORS, parse_turn_safely, run_calls_safely
 from lightning_paretopo.rollout.markup import MarkupProtocol, ParsedTurn
 from lightning_paretopo.rollout.rows import Row, collate, is_call
 from lightning_paretopo.rollout.sampling import (
@@ -55,14 +56,10 @@ from lightning_paretopo.rollout.sampling import (
     StopMatcher,
     sample_turn,
 )
-from lightning_paretopo.tools import run_tool_calls
 from lightning_paretopo.tools.base import Tool, ToolResult
 from lightning_paretopo.types import RolloutBatch, TaskExample, TurnSpan
 
 log = logging.getLogger(__name__)
-
-#: ``ToolResult.error`` of a turn whose parser ("parse_error") or tool ("tool_error") raised.
-CAUGHT_ERRORS = frozenset({"parse_error", "tool_error"})
 
 
 class RolloutEngine:
@@ -199,7 +196,7 @@ class RolloutEngine:
         def ends(ids: list[int], reason: str) -> bool:
             if last or reason == "eos":
                 return True
-            parsed[tuple(ids)] = self._parse(tokenizer, ids, eos_ids)
+            parsed[tuple(ids)] = parse_turn_safely(self.protocol, tokenizer, ids, eos_ids)
             return not is_call(parsed[tuple(ids)][0])
 
         return ends
@@ -222,45 +219,21 @@ class RolloutEngine:
         """Parse each sampled turn (or take its parse from ``parsed``); run all well-formed
         calls concurrently."""
         known = parsed or {}
-        parsed = [known.get(tuple(ids)) or self._parse(tokenizer, ids, eos_ids) for ids, _ in outs]
+        parsed = [
+            known.get(tuple(ids)) or parse_turn_safely(self.protocol, tokenizer, ids, eos_ids)
+            for ids, _ in outs
+        ]
         turns = [turn for turn, _ in parsed]
         calls = [i for i, turn in enumerate(turns) if turn.kind == "call"]
-        ran = self._run_calls([(turns[i].tool, turns[i].arguments) for i in calls])
+        ran = run_calls_safely(
+            [(turns[i].tool, turns[i].arguments) for i in calls], self.tools, self.tool_workers
+        )
         results = [
             failed or ToolResult(False, turn.error or "", "invalid_call") for turn, failed in parsed
         ]
         for i, result in zip(calls, ran, strict=True):
             results[i] = result
         return list(zip(turns, results, strict=True))
-
-    def _parse(
-        self, tokenizer: Any, ids: list[int], eos_ids: set[int]
-    ) -> tuple[ParsedTurn, ToolResult | None]:
-        """One row's turn, and None; or, when parsing raises, an invalid turn and its error."""
-        text_ids = ids[:-1] if ids and ids[-1] in eos_ids else ids
-        try:
-            return self.protocol.parse_turn(tokenizer.decode(text_ids)), None
-        except Exception as exc:  # a parser broke its never-raise contract: this row only
-            log.warning("parse_turn raised %s: %.200s", type(exc).__name__, exc)
-            why = f"unreadable turn ({type(exc).__name__})"
-            return ParsedTurn("invalid", error=why), ToolResult(False, why, "parse_error")
-
-    def _run_calls(self, calls: list[tuple[str, str]]) -> list[ToolResult]:
-        """``run_tool_calls`` (a tool that raises gives error "tool_error"). Should the runner
-        itself raise, each call runs alone, so only a failing call's row gets the error (calls
-        that already ran run again: tools are stateless)."""
-        try:
-            return run_tool_calls(calls, self.tools, max_workers=self.tool_workers)
-        except Exception as exc:
-            log.warning("run_tool_calls raised %s; running calls one by one", type(exc).__name__)
-        results = []
-        for name, text in calls:
-            try:
-                results.append(run_tool_calls([(name, text)], self.tools, max_workers=1)[0])
-            except Exception as exc:
-                why = f"Error: tool {name!r} failed: {type(exc).__name__}"
-                results.append(ToolResult(False, why, "tool_error"))
-        return results
 
     def _finish_turn(
         self,
