@@ -4,38 +4,48 @@
         [--ckpt logs/quickstart/paretopo-s0/checkpoints/last.ckpt] [--split val] [--size 500] \\
         [--samples 4] [--seed 0] [--threads 1]
 
-It takes the experiment config's DataModule (``data``), policy and rollout settings
-(``model.init_args.policy`` / ``.rollout``), loads the policy (and, with ``--ckpt``, the
-``policy.*`` weights of a Lightning checkpoint of ``ParetoPOModule``), and rolls out every task
-of ``--split`` ``--samples`` times at the config's temperature with the real engine and tools.
+The config is read by the training CLI's own parser (``build_from_config``: ``ParetoPOCLI``
+with ``run=False``), so ``${...}`` interpolation, ``class_path``/``init_args`` and defaults
+resolve exactly as in training; it builds the ``ParetoPOModule`` (whose policy loads lazily, so
+not here) and the DataModule, and no Trainer, run directory or thread setting. From the built
+module it takes the policy and rollout settings, the tools (``building.select_tools``) and the
+reward heads (``model.objectives``); it loads the policy once (``load_policy`` with the
+``PolicyArgs``; with ``--ckpt``, the ``policy.*`` weights of a Lightning checkpoint of
+``ParetoPOModule``, adapter-only too) and rolls out every task of ``--split`` ``--samples``
+times at the config's temperature with the real engine and tools.
+
+Scoring is the reward heads' (``policy.evaluate.rollout_samples``): a sample's accuracy is the
+raw ``accuracy`` objective of the config's heads (their answer formats, 1/0 or F1), well formed
+is the ``Format`` verdict, as in training and in the warm start's report.
 
 Printed: the warm start's tier table (``policy.evaluate``: accuracy with and without a tool
 call, call rate, mean calls, well-formed share) and accuracy by number of calls per tier, then
 overall accuracy, mean calls and the point's hypervolume: accuracy x mean tool efficiency
-(1 - min(calls, M) / M, M the config's ``ToolEfficiency`` budget), the quantity the fronts
-report calls per-run HV. Choose settings on ``val``: ``test`` is the reported split.
+(1 - min(calls, M) / M, M the budget of the config's ``ToolEfficiency`` head), the quantity the
+fronts report calls per-run HV. Choose settings on ``val``: ``test`` is the reported split.
 
-Deliberately not done: no greedy pass, no file output (redirect stdout).
+Deliberately not done: no greedy pass, no file output (redirect stdout), no warm start of a
+missing policy (training's ``policy.ensure`` step: evaluate an existing policy only).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
-from lightning.pytorch.cli import instantiate_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run without an install
 
 from lightning_paretopo.adapter_checkpoint import check_adapter_state, trainable_keys  # noqa: E402
-from lightning_paretopo.args import PolicyArgs, RolloutArgs  # noqa: E402
 from lightning_paretopo.building import build_engine, select_tools  # noqa: E402
+from lightning_paretopo.cli import ParetoPOCLI  # noqa: E402
+from lightning_paretopo.module import ParetoPOModule  # noqa: E402
 from lightning_paretopo.policy.evaluate import (  # noqa: E402
     Sample,
     markdown_table,
@@ -43,14 +53,42 @@ from lightning_paretopo.policy.evaluate import (  # noqa: E402
     tier_table,
 )
 from lightning_paretopo.policy.loading import load_policy  # noqa: E402
+from lightning_paretopo.rewards import RewardHeads, ToolEfficiency  # noqa: E402
 
 
-def build_datamodule(data: dict[str, Any], split: str, size: int | None) -> Any:
-    """The config's DataModule (``class_path`` + ``init_args``), ``<split>_size`` overridden."""
-    init_args = dict(data.get("init_args") or {}) | (
-        {} if size is None else {f"{split}_size": size}
-    )
-    return instantiate_class((), {"class_path": data["class_path"], "init_args": init_args})
+class _ConfigCLI(ParetoPOCLI):
+    """The training CLI's parsing and building of ``model`` and ``data``, and nothing more: no
+    run directory, threads or resume checks (``before_instantiate_classes``), no Trainer, its
+    callbacks or loggers (a GPU config builds on a CPU host)."""
+
+    def before_instantiate_classes(self) -> None:
+        """Nothing runs: no run directory to fill or lock."""
+
+    def instantiate_classes(self) -> None:
+        config = self.config.clone()
+        config.trainer.callbacks = config.trainer.logger = None  # not built: no Trainer here
+        built = self.parser.instantiate_classes(config)
+        self.config_init = built
+        self.model, self.datamodule, self.trainer = built.model, built.data, None
+
+
+def build_from_config(config: str | Path, split: str, size: int | None) -> tuple[Any, Any]:
+    """(the config's model, its DataModule with ``<split>_size`` = ``size`` when given), built
+    as ``train.py`` builds them (``cli.main(..., run=False)``'s parser and modes)."""
+    args = ["--config", str(config)]
+    args += [] if size is None else [f"--data.init_args.{split}_size={size}"]
+    with warnings.catch_warnings():  # sys.argv is tiers.py's own, not the CLI's: no mix-up
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        cli = _ConfigCLI(
+            model_class=None,
+            datamodule_class=None,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            parser_kwargs={"parser_mode": "omegaconf"},
+            args=args,
+            run=False,
+        )
+    return cli.model, cli.datamodule
 
 
 def load_checkpoint_policy(policy: torch.nn.Module, ckpt: str | Path) -> None:
@@ -73,64 +111,71 @@ def load_checkpoint_policy(policy: torch.nn.Module, ckpt: str | Path) -> None:
 
 def calls_table(samples: Sequence[Sample]) -> str:
     """Markdown: per tier and number of calls (0, 1, 2, 3+), the samples and their accuracy."""
-    groups: dict[tuple[str, int], list[bool]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[float]] = defaultdict(list)
     for s in samples:
-        groups[(s.tier, min(s.calls, 3))].append(s.correct)
+        groups[(s.tier, min(s.calls, 3))].append(s.accuracy)
     lines = ["| tier | calls | n | accuracy |", "|---|---|---|---|"]
-    for (tier, calls), correct in sorted(groups.items()):
+    for (tier, calls), acc in sorted(groups.items()):
         label = "3+" if calls == 3 else str(calls)
-        lines.append(f"| {tier} | {label} | {len(correct)} | {sum(correct) / len(correct):.3f} |")
+        lines.append(f"| {tier} | {label} | {len(acc)} | {sum(acc) / len(acc):.3f} |")
     return "\n".join(lines)
 
 
-def tool_budget(model_args: dict[str, Any]) -> int:
-    """M of the config's ``ToolEfficiency`` reward head, as the head itself resolves it."""
-    heads = (model_args.get("objectives") or {}).get("init_args", {}).get("heads", [])
-    for head in heads:
-        if head.get("class_path", "").endswith("ToolEfficiency"):
-            return instantiate_class((), head).budget
+def tool_budget(objectives: RewardHeads) -> int:
+    """M of the ``ToolEfficiency`` head among the reward heads."""
+    for head in objectives:
+        if isinstance(head, ToolEfficiency):
+            return head.budget
     raise ValueError(
-        "model.init_args.objectives has no ToolEfficiency head, so the HV is undefined; "
-        "tiers.py evaluates accuracy-vs-tool-calls configs only"
+        f"model.init_args.objectives {objectives.names} has no ToolEfficiency head, so the HV "
+        "is undefined; tiers.py evaluates accuracy-vs-tool-calls configs only"
     )
 
 
 def point_hypervolume(samples: Sequence[Sample], budget: int) -> float:
     """HV of the mean (accuracy, tool efficiency) point against the zero reference."""
-    accuracy = sum(s.correct for s in samples) / len(samples)
+    accuracy = sum(s.accuracy for s in samples) / len(samples)
     efficiency = sum(1 - min(s.calls, budget) / budget for s in samples) / len(samples)
     return accuracy * efficiency
 
 
 def evaluate(args: argparse.Namespace) -> str:
     """The report (tables and totals) for ``args``; see the module docstring."""
-    config = yaml.safe_load(Path(args.config).read_text())
-    model_args = config["model"]["init_args"]
-    policy_args = PolicyArgs(**model_args.get("policy", {}))
-    rollout = RolloutArgs(**model_args.get("rollout", {}))
-    dm = build_datamodule(config["data"], args.split, args.size)
+    model, dm = build_from_config(args.config, args.split, args.size)
+    if not isinstance(model, ParetoPOModule):
+        raise ValueError(
+            f"--config {args.config}: model is a {type(model).__name__}; tiers.py evaluates an "
+            "RL config (model: lightning_paretopo.module.ParetoPOModule)"
+        )
+    budget = tool_budget(model.objectives)  # before any loading: a config without one fails fast
     dm.setup("validate")
     tasks = dm.splits[args.split]
-    policy, tokenizer = load_policy(policy_args.name_or_path, policy_args.dtype, policy_args.lora)
+    p = model.policy_args
+    policy, tokenizer = load_policy(
+        p.name_or_path, p.dtype, p.lora, p.load_in_4bit,
+        trust_remote_code=p.trust_remote_code, gguf_file=p.gguf_file,
+    )  # fmt: skip
     if args.ckpt:
         load_checkpoint_policy(policy, args.ckpt)
     policy.eval()
-    engine = build_engine(rollout, tokenizer, select_tools(model_args.get("tool_config"), dm))
+    tools = select_tools(model.tool_args, dm)
+    engine = build_engine(model.rollout_args, tokenizer, tools, p.name_or_path)
     with torch.no_grad():
         samples = rollout_samples(
-            policy, tokenizer, tasks, engine, args.batch_size, args.seed, args.samples
-        )
-    accuracy = sum(s.correct for s in samples) / len(samples)
+            policy, tokenizer, tasks, engine, model.objectives, args.batch_size, args.seed,
+            args.samples,
+        )  # fmt: skip
+    accuracy = sum(s.accuracy for s in samples) / len(samples)
     calls = sum(s.calls for s in samples) / len(samples)
-    source = args.ckpt or policy_args.name_or_path
+    source = args.ckpt or p.name_or_path
     return "\n\n".join(
         [
             f"{source}: {len(tasks)} {args.split} tasks x {args.samples} samples "
-            f"(T={rollout.temperature:g})",
+            f"(T={model.rollout_args.temperature:g})",
             markdown_table(tier_table(samples)),
             calls_table(samples),
             f"accuracy {accuracy:.3f}  tool calls {calls:.3f}  "
-            f"HV {point_hypervolume(samples, tool_budget(model_args)):.3f}",
+            f"HV {point_hypervolume(samples, budget):.3f}",
         ]
     )
 

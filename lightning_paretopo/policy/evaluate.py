@@ -3,16 +3,26 @@
 Contract: ``evaluate_policy`` rolls out the policy ``samples_per_task`` times per held-out task
 with the real ``RolloutEngine`` and the real tools, sampled at ``temperature`` (the RL stage's
 sampling) and, with ``greedy``, once more greedily (eval mode, except a 4-bit model, which stays
-in train mode: see ``policy.loading``). Each sample is scored with the task's checker (arith:
-``math_equal``; kbqa and QA: ``qa_exact_match``). For each tier (and "all") the table gives: n,
-the accuracy of samples that called a tool, the accuracy of samples that did not, the fraction
-that called a tool, the mean number of calls, the well-formed fraction (a final answer,
-no invalid call, no budget cut) and the accuracy of all its samples. The tables are logged and written as markdown; the metrics are
-returned flat as ``warmstart_eval/<mode>/<tier>/<column>``. While it runs, it logs progress
-lines (rollouts done/total, elapsed, ETA) after the first chunk, the last one, and every
-``progress_every_s`` seconds between (``callbacks.progress_log.ProgressClock``).
+in train mode: see ``policy.loading``).
 
-Deliberately not done: no pass@k, no per-behaviour breakdown beyond "used a tool or not".
+Scoring has one definition, the reward heads' (``rollout_samples``, ``score_batch``): each
+rollout batch goes through the given ``RewardHeads`` (R_raw [N, K], the batch's own tasks). A
+sample's accuracy is the raw value of the objective named ``accuracy`` (1/0, or token F1 for QA
+in F1 mode); well formed is the verdict of the set's ``Format`` head, or, when the set has
+none, of a ``Format`` reading the accuracy head's answer formats (a final answer in them, no
+invalid call, no budget cut). So a row that RL rewards as right counts as right here, in the
+warm start's report and in ``benchmarks/tiers.py``. A set without an ``accuracy`` objective is
+refused (ValueError naming ``objectives``).
+
+For each tier (and "all") the table gives: n, the mean accuracy of samples that called a tool,
+of samples that did not, the fraction that called a tool, the mean number of calls, the
+well-formed fraction and the mean accuracy of all its samples. The tables are logged and written
+as markdown; the metrics are returned flat as ``warmstart_eval/<mode>/<tier>/<column>``. While
+it runs, it logs progress lines (rollouts done/total, elapsed, ETA) after the first chunk, the
+last one, and every ``progress_every_s`` seconds between (``callbacks.progress_log.ProgressClock``).
+
+Deliberately not done: no pass@k, no per-behaviour breakdown beyond "used a tool or not", no
+stateful head updates (the heads score with ``learn=False``).
 """
 
 from __future__ import annotations
@@ -26,11 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from lightning_paretopo.callbacks.progress_log import ProgressClock
-from lightning_paretopo.rewards.checkers import math_equal, qa_exact_match
+from lightning_paretopo.rewards.heads import Format
+from lightning_paretopo.rewards.objectives import RewardHeads
 from lightning_paretopo.rollout.engine import RolloutEngine
-from lightning_paretopo.types import TaskExample
+from lightning_paretopo.types import RolloutBatch, TaskExample
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +81,41 @@ class Sample:
 
     tier: str
     calls: int
-    correct: bool
+    accuracy: float
+    """The raw value of the ``accuracy`` objective: 1/0, or token F1 in F1 mode."""
     well_formed: bool
 
 
-def is_correct(task: TaskExample, answer: str | None) -> bool:
-    """Score a final answer with the checker of the task's kind."""
-    if answer is None:
-        return False
-    if task.kind in ("arith", "gsm8k", "math"):
-        return math_equal(answer, task.answer if isinstance(task.answer, str) else task.answer[0])
-    return qa_exact_match(answer, task.answer)
+def accuracy_column(objectives: RewardHeads) -> int:
+    """The column of the objective named ``accuracy`` in ``objectives``' R_raw [N, K].
+
+    Raises:
+        ValueError: no objective is named ``accuracy`` (the evaluation scores answers with it).
+    """
+    if "accuracy" not in objectives.names:
+        raise ValueError(
+            f"objectives: the evaluation scores answers with the objective named 'accuracy', "
+            f"but the reward heads are {objectives.names}; add an Accuracy head "
+            f"(lightning_paretopo.rewards.Accuracy, name 'accuracy')"
+        )
+    return objectives.index("accuracy")
+
+
+def score_batch(objectives: RewardHeads, batch: RolloutBatch) -> tuple[Tensor, Tensor]:
+    """(accuracy [N] float64, well_formed [N] bool) of a rollout batch, by the reward heads.
+
+    Accuracy is the ``accuracy`` column of R_raw; well formed is the set's ``Format`` head's
+    verdict, else that of a ``Format`` with the accuracy head's answer formats.
+    """
+    k = accuracy_column(objectives)
+    R_raw, _ = objectives(batch)  # [N, K]
+    fmt = next((j for j, head in enumerate(objectives) if isinstance(head, Format)), None)
+    if fmt is not None:
+        formed = R_raw[:, fmt]  # [N]
+    else:
+        formats = getattr(objectives.heads[k], "answer_formats", None)
+        formed = Format(answer_formats=formats)(batch, batch.tasks)  # [N]
+    return R_raw[:, k], formed > 0.5
 
 
 def rollout_samples(
@@ -87,15 +123,18 @@ def rollout_samples(
     tokenizer: Any,
     tasks: Sequence[TaskExample],
     engine: RolloutEngine,
+    objectives: RewardHeads,
     batch_size: int,
     seed: int,
     group_size: int = 1,
     progress: tuple[str, ProgressClock] | None = None,
 ) -> list[Sample]:
-    """Roll out each task ``group_size`` times with ``engine`` and score every rollout.
+    """Roll out each task ``group_size`` times with ``engine``; score every rollout with
+    ``objectives`` (``score_batch``).
 
     ``progress`` = (label, clock): log "<label> <rollouts done>/<total>" lines when it is due.
     """
+    accuracy_column(objectives)  # refuse a set without accuracy before any rollout
     generator = torch.Generator(device="cpu").manual_seed(seed)
     samples: list[Sample] = []
     step = max(1, batch_size // group_size)
@@ -103,14 +142,12 @@ def rollout_samples(
     for start in range(0, len(tasks), step):
         chunk = list(tasks[start : start + step])
         batch = engine.generate(model, tokenizer, chunk, group_size=group_size, generator=generator)
-        answers = engine.final_answers(batch)
-        for i in range(len(batch)):
-            task = chunk[i // group_size]
-            calls = int(batch.tool_calls[i])
-            clean = not bool(batch.truncated[i]) and int(batch.invalid_calls[i]) == 0
-            well_formed = answers[i] is not None and clean
+        accuracy, well_formed = score_batch(objectives, batch)  # [N], [N]
+        for i, task in enumerate(batch.tasks):
             tier = str(task.meta.get("tier", "all"))
-            samples.append(Sample(tier, calls, is_correct(task, answers[i]), well_formed))
+            samples.append(
+                Sample(tier, int(batch.tool_calls[i]), float(accuracy[i]), bool(well_formed[i]))
+            )
         if progress is not None and progress[1].due(len(samples), total):
             log.info(progress[1].line(progress[0], len(samples), total))
     return samples
@@ -126,8 +163,8 @@ def tier_table(samples: Sequence[Sample]) -> dict[str, dict[str, float]]:
     table = {}
     for tier in tiers:
         group = [s for s in samples if tier in ("all", s.tier)]
-        tool = [s.correct for s in group if s.calls > 0]
-        no_tool = [s.correct for s in group if s.calls == 0]
+        tool = [s.accuracy for s in group if s.calls > 0]
+        no_tool = [s.accuracy for s in group if s.calls == 0]
         table[tier] = {
             "n": float(len(group)),
             "acc_tool": _mean(tool),
@@ -135,7 +172,7 @@ def tier_table(samples: Sequence[Sample]) -> dict[str, dict[str, float]]:
             "frac_tool": _mean([s.calls > 0 for s in group]),
             "mean_calls": _mean([s.calls for s in group]),
             "well_formed": _mean([s.well_formed for s in group]),
-            "accuracy": _mean([s.correct for s in group]),
+            "accuracy": _mean([s.accuracy for s in group]),
         }
     return table
 
@@ -163,9 +200,11 @@ def evaluate_policy(
     tools: Mapping[str, Any],
     protocol: Any,
     args: EvalArgs,
+    objectives: RewardHeads,
     path: Path | None = None,
 ) -> dict[str, float]:
-    """Evaluate sampled (and greedy) rollouts; write the markdown report to ``path``."""
+    """Evaluate sampled (and greedy) rollouts scored by ``objectives``; write the markdown
+    report to ``path``."""
     if not args.enabled or not tasks:
         return {}
     # A 4-bit model must stay in train mode (see policy.loading); others evaluate in eval mode.
@@ -184,8 +223,9 @@ def evaluate_policy(
         start = time.monotonic()
         progress = (f"warm-start eval, {mode}: rollouts", ProgressClock(args.progress_every_s))
         samples = rollout_samples(
-            model, tokenizer, tasks, engine, args.batch_size, args.seed, group_size, progress
-        )
+            model, tokenizer, tasks, engine, objectives, args.batch_size, args.seed, group_size,
+            progress,
+        )  # fmt: skip
         table = tier_table(samples)
         title = (
             f"{mode} (temperature {args.temperature}, {group_size} per task)" if do_sample else mode
@@ -200,7 +240,9 @@ def evaluate_policy(
     if path is not None:
         header = (
             f"# Warm-start evaluation\n\n{len(tasks)} held-out tasks, real rollout engine and tools."
-            " acc_tool / acc_no_tool: accuracy of the samples that did / did not call a tool.\n"
+            f" Scored by the reward heads {objectives.names}: accuracy is the mean raw"
+            " 'accuracy' objective, well_formed the Format head's verdict. acc_tool /"
+            " acc_no_tool: accuracy of the samples that did / did not call a tool.\n"
         )
         path.write_text(header + "\n" + "\n".join(sections))
     return {k: v for k, v in metrics.items() if not math.isnan(v)}

@@ -16,6 +16,11 @@ Contract:
       (``chat_warmstart``), and evaluates them with the rollout engine and the real tools
       (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``. With ``evaluate_before`` the
       untrained policy is evaluated the same way at fit start (``warmstart_eval_before.md``).
+    - The evaluation scores rollouts with ``objectives``, the reward heads of the RL config that
+      loads this policy (default accuracy + tool_efficiency, as ``ParetoPOModule``'s): a sample
+      is right when RL would reward it as right. A config whose RL run reads other answer
+      formats gives the same ``objectives`` here. They score only: training and the saved
+      policy do not depend on them (no RNG draws, no parameters).
     - Chat data (``ChatWarmStartDataModule``): prompts are tokenized without special tokens,
       as the engine tokenizes a chat prompt (the data module's ``prompt_special_tokens``).
     - Progress: when stdout is not a terminal (nohup, CI, the automatic warm start's child
@@ -43,12 +48,13 @@ from lightning_paretopo.callbacks.progress_log import ProgressLog
 from lightning_paretopo.policy.batches import collate_traces, pack_traces
 from lightning_paretopo.policy.chat_warmstart import write_chat_settings
 from lightning_paretopo.policy.ensure import is_local_path
-from lightning_paretopo.policy.evaluate import EvalArgs, evaluate_policy
+from lightning_paretopo.policy.evaluate import EvalArgs, accuracy_column, evaluate_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
 from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
 from lightning_paretopo.policy.tiny import build_tiny_policy
 from lightning_paretopo.policy.trace_data import TraceDataModule
+from lightning_paretopo.rewards.objectives import RewardHeads
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +142,9 @@ class WarmStartModule(LightningModule):
         merge_lora: save a LoRA policy merged into its base (a plain HF directory that an RL
             config loads with a fresh LoRA); False saves the adapter only (peft format).
         evaluation: the fit-end rollout evaluation.
+        objectives: the reward heads that score the evaluation's rollouts (it needs one named
+            ``accuracy``); None: accuracy + tool_efficiency (budget 4), ``ParetoPOModule``'s
+            default. Give the RL config's ``objectives`` when they differ (answer formats).
         evaluate_before: also evaluate the policy before training (at fit start).
         num_threads: ``torch.set_num_threads`` at setup (process-wide); None leaves it. On a
             small shared CPU 1 is fastest: with 2 threads per process on 2 busy cores a step
@@ -160,6 +169,7 @@ class WarmStartModule(LightningModule):
         output_dir: str | None = None,
         merge_lora: bool = True,
         evaluation: EvalArgs | None = None,
+        objectives: RewardHeads | None = None,
         evaluate_before: bool = False,
         num_threads: int | None = None,
         progress_every_s: float = 30.0,
@@ -169,7 +179,9 @@ class WarmStartModule(LightningModule):
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
         if not progress_every_s >= 0:
             raise ValueError(f"progress_every_s must be >= 0 seconds, got {progress_every_s}")
-        self.save_hyperparameters()
+        self.objectives = objectives or RewardHeads.from_names(["accuracy", "tool_efficiency"])
+        accuracy_column(self.objectives)  # a set without accuracy fails here, not at fit end
+        self.save_hyperparameters(ignore=["objectives"])  # instances, as ParetoPOModule's
         if policy == "tiny":
             if lora is not None:
                 raise ValueError("lora is for pretrained policies; use policy='tiny' without it")
@@ -264,7 +276,7 @@ class WarmStartModule(LightningModule):
         out.mkdir(parents=True, exist_ok=True)
         metrics = evaluate_policy(
             self.model, self.tokenizer, dm.eval_tasks(), dm.tools(), dm.protocol, self.evaluation,
-            out / f"{name}.md",
+            self.objectives, out / f"{name}.md",
         )  # fmt: skip
         metrics = {name + k.removeprefix("warmstart_eval"): v for k, v in metrics.items()}
         if self.logger is not None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+import benchmarks.tiers
 from benchmarks.tiers import (
     calls_table,
     evaluate,
@@ -18,15 +19,20 @@ from benchmarks.tiers import (
 )
 from lightning_paretopo.policy.evaluate import Sample
 from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.rewards import Accuracy, Format, RewardHeads, ToolEfficiency
+from tests.policy.conftest import ScriptedEngine, answer_row
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def small_config(tmp_path: Path, policy: Path) -> Path:
-    """The quickstart with the tiny random policy, short turns and a private data dir."""
+def small_config(tmp_path: Path, policy: Path, objectives: dict | None = None) -> Path:
+    """The quickstart with the tiny random policy, short turns and a private data dir (and
+    ``objectives`` for the config's reward heads when given)."""
     config = yaml.safe_load((REPO / "configs" / "quickstart.yaml").read_text())
     model = config["model"]["init_args"]
+    if objectives is not None:
+        model["objectives"] = objectives
     model["policy"] = {"name_or_path": str(policy)}
     model["rollout"] |= {"max_turns": 2, "max_new_tokens": 8, "max_total_tokens": 64}
     config["data"]["init_args"]["data_dir"] = str(tmp_path / "data")
@@ -36,26 +42,26 @@ def small_config(tmp_path: Path, policy: Path) -> Path:
 
 
 def test_calls_table_groups_by_tier_and_calls_with_3_plus_pooled() -> None:
-    samples = [Sample("hard", 1, True, True), Sample("hard", 1, False, True)]
-    samples += [Sample("hard", 4, False, True), Sample("easy", 0, True, True)]
+    samples = [Sample("hard", 1, 1.0, True), Sample("hard", 1, 0.0, True)]
+    samples += [Sample("hard", 4, 0.0, True), Sample("easy", 0, 1.0, True)]
+    samples += [Sample("easy", 0, 0.5, True)]  # an F1-mode accuracy: averaged as it is
     assert calls_table(samples).splitlines()[2:] == [
-        "| easy | 0 | 1 | 1.000 |",
+        "| easy | 0 | 2 | 0.750 |",
         "| hard | 1 | 2 | 0.500 |",
         "| hard | 3+ | 1 | 0.000 |",
     ]
 
 
 def test_point_hypervolume_is_accuracy_times_capped_efficiency() -> None:
-    samples = [Sample("hard", 1, True, True), Sample("hard", 6, False, True)]
+    samples = [Sample("hard", 1, 1.0, True), Sample("hard", 6, 0.0, True)]
     # accuracy 1/2; efficiency (1 - 1/4 + 1 - 4/4) / 2 = 3/8 (6 calls capped at the budget 4)
     assert point_hypervolume(samples, budget=4) == pytest.approx(0.5 * 0.375)
 
 
-def test_tool_budget_reads_the_config_head_and_refuses_configs_without_one() -> None:
-    config = yaml.safe_load((REPO / "configs" / "kbqa_tiny.yaml").read_text())
-    assert tool_budget(config["model"]["init_args"]) == 4
+def test_tool_budget_reads_the_heads_and_refuses_heads_without_one() -> None:
+    assert tool_budget(RewardHeads([Accuracy(), ToolEfficiency(budget=3)])) == 3
     with pytest.raises(ValueError, match="no ToolEfficiency head"):
-        tool_budget({"objectives": {"init_args": {"heads": []}}})
+        tool_budget(RewardHeads([Accuracy(), Format()]))
 
 
 def test_evaluate_reports_every_sample_of_the_split(tiny_policy: Path, tmp_path: Path) -> None:
@@ -104,3 +110,46 @@ def test_an_adapter_only_checkpoint_loads_onto_the_configured_base(
     torch.save({"state_dict": bad}, ckpt)
     with pytest.raises(ValueError, match="lacks 1 trainable weights"):
         load_checkpoint_policy(policy, ckpt)
+
+
+def _heads(formats: list[str]) -> dict:
+    """Reward heads in config form: Accuracy in ``formats``; the ToolEfficiency budget is
+    interpolated (``${...}``: the rollout's max_turns, 2), which the training parser resolves."""
+    return {
+        "class_path": "lightning_paretopo.rewards.RewardHeads",
+        "init_args": {
+            "heads": [
+                {"class_path": "lightning_paretopo.rewards.Accuracy",
+                 "init_args": {"answer_formats": formats}},
+                {"class_path": "lightning_paretopo.rewards.ToolEfficiency",
+                 "init_args": {"budget": "${model.init_args.rollout.max_turns}"}},
+            ]
+        },
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("formats", "accuracy", "hv"),
+    [(["answer_is"], "1.000", "0.500"), (["answer_tag"], "0.000", "0.000")],
+)
+def test_evaluate_scores_with_the_configs_reward_heads(
+    tiny_policy: Path, tmp_path: Path, monkeypatch, formats, accuracy, hv
+) -> None:
+    """Every rollout calls the calculator once and says "The answer is <gold>": right under the
+    config's ``Accuracy(answer_formats=[answer_is])``, wrong under ``[answer_tag]``; HV =
+    accuracy x (1 - 1/2) with the interpolated budget 2."""
+    built = {}
+
+    def scripted(rollout_args, tokenizer, tools, policy_dir=None):
+        built["tools"] = sorted(tools)
+        return ScriptedEngine(lambda task: [answer_row(f"The answer is {task.answer}", calls=1)])
+
+    monkeypatch.setattr(benchmarks.tiers, "build_engine", scripted)
+    config = small_config(tmp_path, tiny_policy, _heads(formats))
+    report = evaluate(parse_args(["--config", str(config), "--size", "3", "--samples", "1"]))
+    assert built["tools"] == ["calculator"]  # the DataModule's tools (select_tools)
+    all_row = next(ln for ln in report.splitlines() if ln.startswith("| all |"))
+    assert all_row.split("|")[-2].strip() == accuracy  # the tier table's accuracy column
+    well_formed = all_row.split("|")[-3].strip()
+    assert well_formed == accuracy  # Format reads the same formats as Accuracy
+    assert report.rstrip().endswith(f"accuracy {accuracy}  tool calls 1.000  HV {hv}")

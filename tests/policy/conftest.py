@@ -1,11 +1,15 @@
 """A character tokenizer with SmolLM2-135M-Instruct's own chat template: the chat protocol's
 rendering (hermes schemas in the system message, since the template drops ``tools=``) without
-the model's weights."""
+the model's weights; and ``ScriptedEngine``, a rollout engine that returns hand-built rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from lightning_paretopo.types import RolloutBatch, TaskExample, TurnSpan
+from tests.rewards.conftest import make_batch
 from tests.rollout.conftest import make_char_tokenizer
 
 SMOLLM2_TEMPLATE = (
@@ -24,3 +28,27 @@ def chat_tok():
     tok = make_char_tokenizer(added=CHAT_ADDED, eos="<|im_end|>", bos=False)
     tok.chat_template = SMOLLM2_TEMPLATE
     return tok
+
+
+def answer_row(text: str, calls: int = 0, truncated: bool = False) -> dict:
+    """A ``make_batch`` row: ``calls`` calculator turns (one token each), then ``text`` (two)."""
+    turns = [TurnSpan(2 * i, 2 * i + 1, "calculator") for i in range(calls)] + [TurnSpan(10, 12)]
+    return {"text": text, "turns": turns, "truncated": truncated}
+
+
+class ScriptedEngine:
+    """A stand-in for ``RolloutEngine``: ``generate`` returns, for each task, the G rows
+    ``script(task)`` gives (``tests.rewards.conftest.make_batch`` rows: text, turns, truncated),
+    with the tasks recorded on the batch as the engine records them."""
+
+    def __init__(self, script: Callable[[TaskExample], list[dict]]):
+        self.script = script
+        self.calls = 0
+
+    def generate(self, model, tokenizer, tasks, group_size, generator) -> RolloutBatch:
+        self.calls += 1
+        rows = [row for task in tasks for row in self.script(task)]
+        assert len(rows) == len(tasks) * group_size
+        batch = make_batch(rows, group_size)
+        batch.tasks = [task for task in tasks for _ in range(group_size)]
+        return batch

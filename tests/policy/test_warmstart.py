@@ -1,4 +1,4 @@
-"""Warm start: schedule, evaluation table, and a real fit through the CLI entry point."""
+"""Warm start: schedule, evaluation table and its reward heads, and a real fit through the CLI."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from lightning.pytorch.cli import instantiate_class
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from lightning_paretopo.cli import main
@@ -21,6 +22,7 @@ from lightning_paretopo.policy.warmstart import (
     WarmStartModule,
     warmup_cosine,
 )
+from lightning_paretopo.rewards import RewardHeads
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,12 +38,12 @@ def test_warmup_cosine_pinned_values() -> None:
 
 def test_tier_table_splits_by_tool_use() -> None:
     samples = [
-        Sample("easy", 0, True, True),
-        Sample("easy", 0, False, True),
-        Sample("easy", 1, True, True),
-        Sample("hard", 2, True, False),
-        Sample("hard", 1, False, True),
-        Sample("hard", 0, False, True),
+        Sample("easy", 0, 1.0, True),
+        Sample("easy", 0, 0.0, True),
+        Sample("easy", 1, 1.0, True),
+        Sample("hard", 2, 1.0, False),
+        Sample("hard", 1, 0.0, True),
+        Sample("hard", 0, 0.0, True),
     ]
     table = tier_table(samples)
     assert list(table) == ["easy", "hard", "all"]
@@ -52,7 +54,7 @@ def test_tier_table_splits_by_tool_use() -> None:
     assert table["hard"]["acc_tool"] == 0.5 and table["hard"]["mean_calls"] == 1.0
     assert table["hard"]["well_formed"] == pytest.approx(2 / 3)
     assert table["all"]["acc_no_tool"] == pytest.approx(1 / 3)
-    only_direct = tier_table([Sample("easy", 0, True, True)])
+    only_direct = tier_table([Sample("easy", 0, 1.0, True)])
     assert math.isnan(only_direct["easy"]["acc_tool"])
     text = markdown_table(only_direct)
     assert text.splitlines()[2] == "| easy | 1 | - | 1.000 | 0.000 | 0.000 | 1.000 | 1.000 |"
@@ -67,6 +69,33 @@ def test_bad_arguments_name_the_field() -> None:
         WarmStartModule(min_lr_ratio=2.0)
     with pytest.raises(ValueError, match="lora"):
         WarmStartModule(lora={"r": 4})
+
+
+def _objectives(config: Path) -> list[tuple[str, dict]]:
+    """The reward heads a config builds (``model.init_args.objectives``, else the default
+    accuracy + tool_efficiency), as (class, attributes) pairs."""
+    spec = yaml.safe_load(config.read_text())["model"]["init_args"].get("objectives")
+    if spec is None:
+        heads = RewardHeads.from_names(["accuracy", "tool_efficiency"])
+    else:
+        heads = RewardHeads([instantiate_class((), h) for h in spec["init_args"]["heads"]])
+    return [(type(h).__name__, vars(h)) for h in heads]
+
+
+def test_warm_starts_score_with_the_heads_of_the_rl_configs_that_load_them() -> None:
+    """Each RL config that names a warm start (``policy.warmstart``) and that warm start score
+    answers alike: e.g. SmolLM2's reads only ``<answer>`` tags in both."""
+    pairs = []
+    for config in sorted((REPO / "configs").rglob("*.yaml")):
+        model = (yaml.safe_load(config.read_text()) or {}).get("model") or {}
+        policy = (model.get("init_args") or {}).get("policy")  # a warm start's is a string
+        warmstart = policy.get("warmstart") if isinstance(policy, dict) else None
+        if warmstart:
+            pairs.append((config.name, Path(warmstart).name))
+            assert _objectives(REPO / warmstart) == _objectives(config), (config, warmstart)
+    assert ("smollm2_gsm8k_cpu.yaml", "smollm2_arith.yaml") in pairs and len(pairs) >= 3
+    smollm2 = _objectives(REPO / "configs" / "warmstart" / "smollm2_arith.yaml")
+    assert smollm2[0][1]["answer_formats"] == ("answer_tag",)
 
 
 def _tiny_config(tmp_path: Path, task: str) -> Path:
@@ -110,6 +139,7 @@ def test_arith_warm_start_runs_through_the_cli_and_saves_a_loadable_policy(tmp_p
         "| tier | n | acc_tool | acc_no_tool | frac_tool | mean_calls | well_formed | accuracy |"
     )
     assert header in report
+    assert "Scored by the reward heads ['accuracy', 'tool_efficiency']" in report
     assert "## sampled (temperature 1.0, 2 per task)" in report and "## greedy" in report
     assert (tmp_path / "ckpt" / "last.ckpt").is_file()
     metrics_file = next((tmp_path / "logs").rglob("metrics.csv"))
