@@ -11,7 +11,8 @@
     trace_data.py   ``TraceDataModule``: the warm starts' shared loaders, held-out tasks and tools
     warmstart.py    ``WarmStartModule`` / ``WarmStartDataModule`` (SFT through the CLI)
     saving.py       save a warm-started policy (LoRA merged into its base) and the LoRA delta norm
-    evaluate.py     rollout evaluation by tier x tool use (``warmstart_eval.md``)
+    evaluate.py     rollout evaluation by tier x tool use (``warmstart_eval.md``), scored by the
+                    reward heads
     ensure.py       run the warm start when a configured local policy is missing
     logprobs.py     token log-probabilities of a batch (the RL forward with grad)
 
