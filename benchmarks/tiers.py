@@ -67,7 +67,7 @@ class _ConfigCLI(ParetoPOCLI):
     def instantiate_classes(self) -> None:
         config = self.config.clone()
         config.trainer.callbacks = config.trainer.logger = None  # not built: no Trainer here
-        built = self.parser.instantiate_classes(config)
+        built = self.parser.instantiate(config)
         self.config_init = built
         self.model, self.datamodule, self.trainer = built.model, built.data, None
 
