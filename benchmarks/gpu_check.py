@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             policy=PolicyArgs(name_or_path=tmp, dtype="bfloat16", lora=LORA,
                               gradient_checkpointing=True),
             rollout=RolloutArgs(group_size=G, max_turns=4, max_new_tokens=new, max_total_tokens=total),
-            loss=LossArgs(micro_batch_size=8), tool_config={"calculator": {}},
+            loss=LossArgs(micro_batch_size=8), tool_specs={"calculator": {}},
             optimizer=lambda params: torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0),
         )  # fmt: skip
         timer = StepTimer()

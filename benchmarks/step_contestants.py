@@ -89,7 +89,7 @@ def run_paretopo(name: str, policy: Path, rounds: list[list[TaskExample]], G: in
             group_size=G, max_turns=max_turns, max_new_tokens=new_tokens, max_total_tokens=512
         ),
         loss=LossArgs(max_padding=None) if before else LossArgs(),
-        tool_config={"calculator": {}},
+        tool_specs={"calculator": {}},
         optimizer=lambda params: torch.optim.AdamW(params, lr=lr, weight_decay=0.0),
     )
 

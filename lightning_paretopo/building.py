@@ -12,8 +12,8 @@ Contract:
       directory, it warns (WARNING, each field named) when a chat warm start wrote that policy
       with other ``rollout.chat`` settings (``policy.chat_warmstart.chat_drift``): the RL
       prompts would then differ from the ones the policy learned to call in.
-    - ``select_tools(tool_args, datamodule)``: the module's own ``tools`` when given, else the
-      DataModule's ``tools`` and ``tool_kwargs``, else none.
+    - ``select_tools(tool_specs, datamodule)``: the module's ``tool_specs`` when given, else the
+      DataModule's ``tool_specs()``, else none (``tools.registry.ToolSpecs``).
 
 Deliberately not done: device placement (Lightning moves the module) and any hub access at
 construction time (nothing here runs before ``configure_model``).
@@ -34,7 +34,7 @@ from lightning_paretopo.policy.chat_warmstart import chat_drift, chat_settings_f
 from lightning_paretopo.policy.ensure import ensure_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
-from lightning_paretopo.tools import build_tools
+from lightning_paretopo.tools import ServesTools, ToolSpecs, build_tools
 from lightning_paretopo.tools.base import Tool
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,13 @@ def build_policy(
     return policy, tokenizer, reference
 
 
-def select_tools(tool_args: dict[str, dict[str, Any]] | None, datamodule: Any) -> dict[str, Tool]:
-    """The tools of the rollouts, by markup name (see the module docstring)."""
-    if tool_args is not None:
-        return build_tools(list(tool_args), **tool_args)
-    if datamodule is not None and getattr(datamodule, "tools", None):
-        kwargs = dict(getattr(datamodule, "tool_kwargs", {}) or {})
-        return build_tools(list(datamodule.tools), **kwargs)
+def select_tools(tool_specs: ToolSpecs | None, datamodule: Any) -> dict[str, Tool]:
+    """The tools of the rollouts, by markup name: built from ``tool_specs`` when given, else
+    from the DataModule's ``tool_specs()`` (``tools.ServesTools``), else none."""
+    if tool_specs is not None:
+        return build_tools(tool_specs)
+    if isinstance(datamodule, ServesTools):
+        return build_tools(datamodule.tool_specs())
     return {}
 
 

@@ -59,6 +59,7 @@ from lightning_paretopo.rewards.symbolic import timeout_count
 from lightning_paretopo.rollout import RolloutEngine
 from lightning_paretopo.rollout_rng import RolloutRNG
 from lightning_paretopo.run_state import RunState
+from lightning_paretopo.tools import ToolSpecs
 from lightning_paretopo.types import RolloutBatch, TaskExample
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,8 @@ class ParetoPOModule(HeldOutEvaluation, CheckpointHooks, LightningModule):
         method: the advantage signal and its stage-1/stage-2 settings (``MethodArgs``).
         rollout: sampling settings (``RolloutArgs``).
         loss: policy-gradient settings (``LossArgs``).
-        tool_config: tool name -> constructor kwargs; None takes the DataModule's ``tools``
-            (not named ``tools``, which would clash with the DataModule's hparam of that name).
+        tool_specs: the rollouts' tools, registry name -> constructor arguments
+            (``tools.ToolSpecs``); None takes the DataModule's ``tool_specs()``.
         optimizer: optimizer factory over the trainable parameters (default AdamW, lr 1e-5).
         scheduler: optional LR scheduler factory, stepped once per training step.
         rollout_seed: seeds the rollout sampler (its state is checkpointed). Not ``seed``: the
@@ -96,7 +97,7 @@ class ParetoPOModule(HeldOutEvaluation, CheckpointHooks, LightningModule):
         method: MethodArgs | None = None,
         rollout: RolloutArgs | None = None,
         loss: LossArgs | None = None,
-        tool_config: dict[str, dict[str, Any]] | None = None,
+        tool_specs: ToolSpecs | None = None,
         optimizer: OptimizerCallable = _adamw,
         scheduler: LRSchedulerCallable | None = None,
         rollout_seed: int = 0,
@@ -109,14 +110,14 @@ class ParetoPOModule(HeldOutEvaluation, CheckpointHooks, LightningModule):
         self.rollout_args, self.loss_args = args["rollout"], args["loss"]
         # Plain dicts, not dataclasses: torch.load(weights_only=True), the default with which
         # Lightning resumes from a local --ckpt_path, refuses unknown classes in a checkpoint.
-        plain = {"tool_config": tool_config, "rollout_seed": rollout_seed}
+        plain = {"tool_specs": tool_specs, "rollout_seed": rollout_seed}
         plain["zero_advantage_patience"] = zero_advantage_patience
         self.save_hyperparameters({k: asdict(v) for k, v in args.items()} | plain)
         self.automatic_optimization = False
         self.objectives = objectives or RewardHeads.from_names(["accuracy", "tool_efficiency"])
         self.method = self.method_args.name
         self.declared = get_method(self.method)  # what the method is (methods/catalog.py)
-        self.tool_args = tool_config
+        self.tool_specs = tool_specs
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.rollout_seed = rollout_seed
         self.objective_names = self.objectives.names
@@ -124,7 +125,7 @@ class ParetoPOModule(HeldOutEvaluation, CheckpointHooks, LightningModule):
         self.accuracy_index = (
             self.objective_names.index("accuracy") if "accuracy" in self.objective_names else None
         )
-        check_config(self.method_args, self.objective_names, tool_config)
+        check_config(self.method_args, self.objective_names, tool_specs)
         check_optimizer(optimizer)  # a learning rate <= 0 fails here, not after the policy loads
         self.static_weights = static_weights(self.method_args, self.objective_names)
         self.run = RunState(
@@ -162,7 +163,7 @@ class ParetoPOModule(HeldOutEvaluation, CheckpointHooks, LightningModule):
         if self._trainer is not None:  # "bf16-true" would choke on TaskExample batches
             keep_tasks_whole(self.trainer.precision_plugin)
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        tools = select_tools(self.tool_args, datamodule)
+        tools = select_tools(self.tool_specs, datamodule)
         policy_dir = self.policy_args.name_or_path
         self.engine = build_engine(self.rollout_args, self.tokenizer, tools, policy_dir)
 

@@ -6,7 +6,7 @@ Contract:
     - ``check_config``: a method that reads accuracy (``Method.needs_accuracy``: accuracy_only,
       otc) or runs stage 2 with gated dominance (ALGORITHM.md S5, the default of
       ``method.stage2.dominance``; ``Method.reads_accuracy``) needs an objective named
-      ``accuracy``; every tool in ``tool_config`` must be known.
+      ``accuracy``; every tool in ``tool_specs`` must be known.
     - ``static_weights``: ``method.weights`` normalised to sum 1 (K non-negative numbers with a
       positive sum); None gives the method's ``default_weights`` (paretopo_paper: w0 =
       (0.6, 0.4), for two objectives only) or uniform weights.
@@ -16,19 +16,17 @@ Not done here: anything stateful (the module holds the run state).
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from lightning_paretopo.args import MethodArgs
 from lightning_paretopo.methods import get_method
-from lightning_paretopo.tools.registry import TOOL_CLASSES
+from lightning_paretopo.tools.registry import TOOL_CLASSES, ToolSpecs
 
 
 def check_config(
     method: MethodArgs,
     names: list[str],
-    tools: dict[str, dict[str, Any]] | None,
+    tool_specs: ToolSpecs | None,
 ) -> None:
     """Raise ValueError for the configurations the module docstring lists."""
     why = get_method(method.name).reads_accuracy(method)
@@ -43,11 +41,9 @@ def check_config(
             f"accuracy, but no objective is named 'accuracy' (got {names}); add one, or set "
             "method.stage2.dominance: pareto"
         )
-    unknown = sorted(set(tools or {}) - set(TOOL_CLASSES))
+    unknown = sorted(set(tool_specs or {}) - set(TOOL_CLASSES))
     if unknown:
-        raise ValueError(
-            f"tool_config: unknown tools {unknown}; choose from {sorted(TOOL_CLASSES)}"
-        )
+        raise ValueError(f"tool_specs: unknown tools {unknown}; choose from {sorted(TOOL_CLASSES)}")
 
 
 def static_weights(method: MethodArgs, names: list[str]) -> torch.Tensor:

@@ -43,7 +43,7 @@ MEANING = (
     "model.objectives",
     "model.rollout.group_size",
     "model.rollout.protocol",
-    "model.tool_config",
+    "model.tool_specs",
     "model.policy.lora",  # a LoRA checkpoint holds adapters of these settings only
     "data._class_path",
     "data.tools",

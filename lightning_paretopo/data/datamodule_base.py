@@ -13,9 +13,10 @@ Contract:
       (B * world_size) continues after the same number of prompts, with a warning.
     - Validation and test sets are fixed and ordered (no shuffle). Under DDP Lightning shards
       them with its ``DistributedSampler`` (no shuffle, padded to equal length per rank).
-    - ``tools`` (registry names for ``tools.build_tools``) and ``corpus_path`` (the passages the
-      search tool indexes, written under ``data_dir`` by ``prepare_data``/``setup`` when
-      missing) are set at construction; ``tool_kwargs`` gives ``build_tools`` its arguments.
+    - ``tools`` (the registry names of the tools its tasks offer) and ``corpus_path`` (the
+      passages the search tool indexes, written under ``data_dir`` by ``prepare_data``/``setup``
+      when missing) are set at construction; ``tool_specs()`` (``tools.ServesTools``) says how
+      to build them (registry name -> constructor arguments) for the module's rollouts.
       ``tools`` is what every task offers: ``setup`` sets each task's ``tools`` to the tags
       they answer (``tools.registry.markup_names``: ``retriever`` answers ``search``;
       ``offer_tools``), whatever its reader or generator put there, so the prompt never offers
@@ -46,7 +47,7 @@ from lightning_paretopo.data.sampler import (
     TaskStreamSampler,
     collate_tasks,
 )
-from lightning_paretopo.tools.registry import markup_names
+from lightning_paretopo.tools.registry import ToolSpecs, markup_names
 from lightning_paretopo.types import TaskExample
 
 log = logging.getLogger(__name__)
@@ -139,12 +140,10 @@ class TaskDataModule(LightningDataModule):
     def write_corpus(self) -> None:
         """Write ``corpus_path`` if it is missing or stale (default: nothing to write)."""
 
-    @property
-    def tool_kwargs(self) -> dict[str, dict[str, Any]]:
-        """Keyword arguments for ``build_tools(list(self.tools), **self.tool_kwargs)``."""
-        if "search" in self.tools and self.corpus_path is not None:
-            return {"search": {"corpus_path": str(self.corpus_path)}}
-        return {}
+    def tool_specs(self) -> ToolSpecs:
+        """The tools of ``tools``, registry name -> constructor arguments (``build_tools``)."""
+        corpus = {"corpus_path": str(self.corpus_path)} if self.corpus_path is not None else {}
+        return {name: dict(corpus) if name == "search" else {} for name in self.tools}
 
     # -- Lightning hooks ---------------------------------------------------------------------
     def prepare_data(self) -> None:

@@ -34,7 +34,7 @@ from lightning_paretopo.data.kbqa_world import build_world
 from lightning_paretopo.data.readers import READERS, infer_kind, load_tasks
 from lightning_paretopo.data.readers_qa import hotpotqa_corpus
 from lightning_paretopo.data.splits import DEFAULT_SPLIT_FRACTIONS, check_fractions, split_of
-from lightning_paretopo.tools.registry import TOOL_CLASSES
+from lightning_paretopo.tools.registry import TOOL_CLASSES, ToolSpecs
 from lightning_paretopo.types import TaskExample
 
 __all__ = ["ArithDataModule", "FileTaskDataModule", "KBQADataModule", "TaskDataModule"]
@@ -172,8 +172,7 @@ class KBQADataModule(TaskDataModule):
         write_atomic(passages, path)
         log.info("wrote the kbqa corpus (%d passages) to %s", len(passages), path)
 
-    @property
-    def tool_kwargs(self) -> dict[str, dict[str, Any]]:
+    def tool_specs(self) -> ToolSpecs:
         return {"search": {"corpus_path": str(self.corpus_path), "k": self.search_k}}
 
     def build_splits(self) -> dict[str, list[TaskExample]]:

@@ -2,13 +2,14 @@
 
 ``Calculator`` ("calculator"), ``PythonSandbox`` ("python"), ``BM25Search`` and
 ``RetrieverClient`` ("search"); ``run_tool_calls`` runs a batch of calls concurrently;
-``build_tools`` builds tools by name.
+``build_tools(specs)`` builds them from ``ToolSpecs`` (registry name -> constructor arguments),
+the one form in which tools are handed over (``ServesTools``: a DataModule's ``tool_specs()``).
 """
 
 from lightning_paretopo.tools.base import Tool, ToolResult
 from lightning_paretopo.tools.calculator import Calculator
 from lightning_paretopo.tools.concurrency import run_tool_calls
-from lightning_paretopo.tools.registry import TOOL_CLASSES, build_tools
+from lightning_paretopo.tools.registry import TOOL_CLASSES, ServesTools, ToolSpecs, build_tools
 from lightning_paretopo.tools.retriever import RetrieverClient
 from lightning_paretopo.tools.sandbox import PythonSandbox
 from lightning_paretopo.tools.search import BM25Search
@@ -19,8 +20,10 @@ __all__ = [
     "Calculator",
     "PythonSandbox",
     "RetrieverClient",
+    "ServesTools",
     "Tool",
     "ToolResult",
+    "ToolSpecs",
     "build_tools",
     "run_tool_calls",
 ]

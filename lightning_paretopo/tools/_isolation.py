@@ -128,7 +128,7 @@ def resolve_isolation(mode: str, python: str) -> str:
         "(apt-get install bubblewrap; run as root it needs CAP_SYS_ADMIN, which a default "
         "Docker container lacks; run as another user it needs unprivileged user namespaces), "
         "or accept the weaker mode explicitly with isolation='rlimits' (in a "
-        "config: the python tool's arguments, e.g. model.tool_config: {python: {isolation: "
+        "config: the python tool's arguments, e.g. model.tool_specs: {python: {isolation: "
         "rlimits}}), where model code can read and write this user's files, reach the network "
         "and signal the trainer."
     )

@@ -1,16 +1,21 @@
-"""``build_tools``: construct tools by registry name, keyed by the markup tag they answer.
+"""``build_tools``: construct tools from their specs, keyed by the markup tag they answer.
 
-Registry names: ``"calculator"`` (``Calculator``), ``"python"`` (``PythonSandbox``), ``"search"``
-(``BM25Search``, needs ``corpus_path``) and ``"retriever"`` (``RetrieverClient``, also answers the
-``search`` tag). Constructor arguments go per name:
-``build_tools(["python", "search"], python={"timeout_s": 2}, search={"corpus_path": "c.jsonl"})``.
+Tools are handed over in one form everywhere, ``ToolSpecs``: registry name -> constructor
+arguments (``{"python": {"timeout_s": 2}, "search": {"corpus_path": "c.jsonl"}}``; ``{}`` for the
+defaults). A DataModule states the tools its tasks offer as ``tool_specs()`` (``ServesTools``),
+``ParetoPOModule(tool_specs=...)`` overrides them, and ``build_tools(specs)`` turns them into
+``Tool`` objects for the rollout engine. Registry names: ``"calculator"`` (``Calculator``),
+``"python"`` (``PythonSandbox``), ``"search"`` (``BM25Search``, needs ``corpus_path``) and
+``"retriever"`` (``RetrieverClient``, also answers the ``search`` tag). Adding a tool: a class
+with the ``Tool`` protocol (``tools/base.py``) and one entry in ``TOOL_CLASSES``.
 
 Deliberately not done: plugin discovery; add a class to ``TOOL_CLASSES`` instead.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from lightning_paretopo.tools.base import Tool
 from lightning_paretopo.tools.calculator import Calculator
@@ -26,6 +31,17 @@ TOOL_CLASSES: dict[str, type] = {
 }
 
 
+ToolSpecs = dict[str, dict[str, Any]]
+"""Registry name -> constructor arguments of the tool (``{}``: its defaults)."""
+
+
+@runtime_checkable
+class ServesTools(Protocol):
+    """A DataModule whose tasks offer tools: it says which, and how to build them."""
+
+    def tool_specs(self) -> ToolSpecs: ...
+
+
 def markup_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The tags (tool names in the markup and the prompt) that registry ``names`` answer, in
     order, once each: ``("retriever",)`` -> ``("search",)``. Unknown names raise ValueError."""
@@ -35,32 +51,27 @@ def markup_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(TOOL_CLASSES[name].name for name in names))
 
 
-def build_tools(names: list[str], **kwargs: dict[str, Any]) -> dict[str, Tool]:
-    """Build the named tools; returns ``{tool.name: tool}``.
-
-    Args:
-        names: registry names, e.g. ``["calculator", "python"]``.
-        **kwargs: per registry name, a dict of constructor arguments.
+def build_tools(specs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Tool]:
+    """Build the tools of ``specs`` (``ToolSpecs``; None arguments = defaults); returns
+    ``{tool.name: tool}``, keyed by the markup tag each answers.
 
     Raises:
-        ValueError: an unknown name (the message lists the known ones), arguments for a tool
-            that is not in ``names``, or two tools answering the same tag.
+        ValueError: an unknown name (the message lists the known ones), arguments that are not
+            a dict, or two tools answering the same tag.
     """
+    names = list(specs)
     known = ", ".join(sorted(TOOL_CLASSES))
     for name in names:
         if name not in TOOL_CLASSES:
             raise ValueError(f"unknown tool {name!r}; known tools: {known}")
-    extra = sorted(set(kwargs) - set(names))
-    if extra:
-        raise ValueError(f"arguments given for tools not in names: {extra}; names={names}")
     tags = [TOOL_CLASSES[name].name for name in names]
     for tag in tags:
         if tags.count(tag) > 1:
             raise ValueError(f"tools {names} include two that answer the tag {tag!r}; keep one")
     tools: dict[str, Tool] = {}
     for name in names:
-        args = kwargs.get(name) or {}
-        if not isinstance(args, dict):
+        args = specs[name] or {}
+        if not isinstance(args, Mapping):
             raise ValueError(f"{name}={args!r}: expected a dict of constructor arguments")
         tool = TOOL_CLASSES[name](**args)
         tools[tool.name] = tool

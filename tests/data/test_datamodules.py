@@ -230,7 +230,7 @@ def test_kbqa_writes_its_corpus_and_the_search_tool_finds_the_first_hop(tmp_path
     train_prompts = {t.prompt for t in dm.splits["train"]}
     assert train_prompts.isdisjoint(t.prompt for t in dm.splits["val"] + dm.splits["test"])
 
-    tools = build_tools(list(dm.tools), **dm.tool_kwargs)
+    tools = build_tools(dm.tool_specs())
     task = dm.splits["test"][0]
     hop = task.meta["hops"][0]
     result = tools["search"](hop["query"])
@@ -241,8 +241,8 @@ def test_kbqa_search_returns_search_k_passages_like_the_warm_start(tmp_path):
     for k in (1, 2):
         dm = KBQADataModule(batch_size=4, test_size=10, data_dir=str(tmp_path), search_k=k)
         dm.setup("fit")
-        assert dm.tool_kwargs["search"]["k"] == k
-        search = build_tools(list(dm.tools), **dm.tool_kwargs)["search"]
+        assert dm.tool_specs()["search"]["k"] == k
+        search = build_tools(dm.tool_specs())["search"]
         assert search.k == k
     with pytest.raises(ValueError, match="search_k must be >= 1"):
         KBQADataModule(search_k=0, data_dir=str(tmp_path))

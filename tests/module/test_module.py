@@ -93,7 +93,7 @@ def greedy_reference(policy: Path, tasks: list) -> tuple[float, float]:
     model, tokenizer = load_policy(str(policy))
     model.eval()
     engine = RolloutEngine(
-        TaggedProtocol(), build_tools(["calculator"]), 2, 16, 96, do_sample=False
+        TaggedProtocol(), build_tools({"calculator": {}}), 2, 16, 96, do_sample=False
     )
     batch = engine.generate(model, tokenizer, tasks, 1)
     digits = [sum(c.isdigit() for c in t) / max(len(t), 1) for t in batch.texts]
@@ -247,8 +247,8 @@ def test_static_weights_of_the_wrong_length_name_the_field(tiny_policy: Path) ->
 
 
 def test_unknown_tool_names_the_field(tiny_policy: Path) -> None:
-    with pytest.raises(ValueError, match=r"tool_config: unknown tools.*'abacus'"):
-        make_module(tiny_policy, tool_config={"abacus": {}})
+    with pytest.raises(ValueError, match=r"tool_specs: unknown tools.*'abacus'"):
+        make_module(tiny_policy, tool_specs={"abacus": {}})
 
 
 def test_missing_data_file_names_the_field(tmp_path: Path) -> None:
