@@ -92,7 +92,7 @@ def run_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 def warm_starts(tasks: list[str], dry_run: bool) -> dict[str, dict]:
     """Warm-start each task's policy once if missing (not in a dry run), then hash it."""
-    from lightning_paretopo.policy.ensure import ensure_policy
+    from lightning_paretopo.warmstart.ensure import ensure_policy
 
     out: dict[str, dict] = {}
     for task in tasks:

@@ -4,7 +4,7 @@ Contract.
 
 - A task is a list of ``Tier``s, each with the warm start's table row: n (its share of the
   prompts), acc_tool, acc_no_tool, frac_tool, mean_calls. ``read_tier_table`` parses the first
-  table of a ``warmstart_eval.md`` (``policy/evaluate.py`` writes it; its first section is the
+  table of a ``warmstart_eval.md`` (``warmstart/evaluate.py`` writes it; its first section is the
   sampled one, at the RL temperature), skipping the "all" row; "-" (no sample) is NaN.
   ``TABLES`` holds README.md's arith and kbqa tables as built-in defaults.
 - A trajectory of tier t is up to ``MAX_TURNS`` = 4 turns (the configs' ``max_turns``). At turn

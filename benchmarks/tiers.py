@@ -14,18 +14,18 @@ reward heads (``model.objectives``); it loads the policy once (``load_policy`` w
 ``ParetoPOModule``, adapter-only too) and rolls out every task of ``--split`` ``--samples``
 times at the config's temperature with the real engine and tools.
 
-Scoring is the reward heads' (``policy.evaluate.rollout_samples``): a sample's accuracy is the
+Scoring is the reward heads' (``warmstart.evaluate.rollout_samples``): a sample's accuracy is the
 raw ``accuracy`` objective of the config's heads (their answer formats, 1/0 or F1), well formed
 is the ``Format`` verdict, as in training and in the warm start's report.
 
-Printed: the warm start's tier table (``policy.evaluate``: accuracy with and without a tool
+Printed: the warm start's tier table (``warmstart.evaluate``: accuracy with and without a tool
 call, call rate, mean calls, well-formed share) and accuracy by number of calls per tier, then
 overall accuracy, mean calls and the point's hypervolume: accuracy x mean tool efficiency
 (1 - min(calls, M) / M, M the budget of the config's ``ToolEfficiency`` head), the quantity the
 fronts report calls per-run HV. Choose settings on ``val``: ``test`` is the reported split.
 
 Deliberately not done: no greedy pass, no file output (redirect stdout), no warm start of a
-missing policy (training's ``policy.ensure`` step: evaluate an existing policy only).
+missing policy (training's ``warmstart.ensure`` step: evaluate an existing policy only).
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ from lightning_paretopo.adapter_checkpoint import check_adapter_state, trainable
 from lightning_paretopo.building import build_engine, select_tools  # noqa: E402
 from lightning_paretopo.cli import ParetoPOCLI  # noqa: E402
 from lightning_paretopo.module import ParetoPOModule  # noqa: E402
-from lightning_paretopo.policy.evaluate import (  # noqa: E402
+from lightning_paretopo.policy.loading import load_policy  # noqa: E402
+from lightning_paretopo.rewards import RewardHeads, ToolEfficiency  # noqa: E402
+from lightning_paretopo.warmstart.evaluate import (  # noqa: E402
     Sample,
     markdown_table,
     rollout_samples,
     tier_table,
 )
-from lightning_paretopo.policy.loading import load_policy  # noqa: E402
-from lightning_paretopo.rewards import RewardHeads, ToolEfficiency  # noqa: E402
 
 
 class _ConfigCLI(ParetoPOCLI):

@@ -3,14 +3,14 @@ reference copy when the KL penalty needs one), the tools and the rollout engine.
 
 Contract:
     - ``build_policy(policy_args, loss_args)`` runs the warm start first when a local tiny policy
-      is missing (``policy.ensure.ensure_policy``), then loads it (``policy.loading``). With
+      is missing (``warmstart.ensure.ensure_policy``), then loads it (``policy.loading``). With
       ``loss.kl_beta > 0`` and no LoRA it returns a frozen deep copy as the reference policy;
       with LoRA the reference is the same model with its adapter disabled (None here).
     - ``build_engine(rollout_args, tokenizer, tools)``: the ``RolloutEngine`` with the
       configured markup (``tagged``, or ``chat``: the tokenizer's template with the system
       message and tool schemas of ``rollout.chat``, ``chat_protocol``). Given the policy's
       directory, it warns (WARNING, each field named) when a chat warm start wrote that policy
-      with other ``rollout.chat`` settings (``policy.chat_warmstart.chat_drift``): the RL
+      with other ``rollout.chat`` settings (``warmstart.chat.chat_drift``): the RL
       prompts would then differ from the ones the policy learned to call in.
     - ``select_tools(tool_specs, datamodule)``: the module's ``tool_specs`` when given, else the
       DataModule's ``tool_specs()``, else none (``tools.registry.ToolSpecs``).
@@ -30,12 +30,12 @@ from typing import Any
 import torch
 
 from lightning_paretopo.args import ChatArgs, LossArgs, PolicyArgs, RolloutArgs
-from lightning_paretopo.policy.chat_warmstart import chat_drift, chat_settings_file
-from lightning_paretopo.policy.ensure import ensure_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
 from lightning_paretopo.tools import ServesTools, ToolSpecs, build_tools
 from lightning_paretopo.tools.base import Tool
+from lightning_paretopo.warmstart.chat import chat_drift, chat_settings_file
+from lightning_paretopo.warmstart.ensure import ensure_policy
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ epoch logs test/* and keeps its result in ``last_test``. ``evaluate(batches)`` i
 scoring on one process, for ``callbacks.RunSummary``'s start and final points. Sampled
 evaluations draw from their own generator, never from the training stream.
 
-Deliberately not done: no per-tier breakdown here (``policy.evaluate`` has one).
+Deliberately not done: no per-tier breakdown here (``warmstart.evaluate`` has one).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Contract:
 
 Why: the trainer's forward passes are small (a tiny policy, or a 135M model at batch 8), and
 OpenMP threads spin at each barrier while they wait for a core. On 2 busy cores, 2 threads
-per process made a warm-start step 6-10x slower than 1 thread (``policy.warmstart``'s
+per process made a warm-start step 6-10x slower than 1 thread (``warmstart.module``'s
 ``num_threads``), and a SmolLM2-135M start evaluation with torch's default threads never
 finished where one thread finished it (issue 14). Half the cores leaves one for the rest of the machine. Why not by load: the
 number of threads can change the order of float reductions, so a rule that read the machine's

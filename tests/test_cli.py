@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from lightning_paretopo.cli import ParetoPOCLI, main
-from lightning_paretopo.policy.warmstart import WarmStartDataModule, WarmStartModule
+from lightning_paretopo.warmstart.module import WarmStartDataModule, WarmStartModule
 
 REPO = Path(__file__).resolve().parents[1]
 ARITH = REPO / "configs" / "warmstart" / "arith.yaml"

@@ -18,7 +18,7 @@ With ``start_cache_dir`` the start point is looked up in, and saved to, a cache 
 computed once; ``summary.json`` then marks it ``"cached": true``.
 
 Rank 0 evaluates the whole test set; other ranks skip (nothing here communicates).
-Deliberately not done: no per-tier breakdown (see ``policy.evaluate`` for the warm start's).
+Deliberately not done: no per-tier breakdown (see ``warmstart.evaluate`` for the warm start's).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from benchmarks.sim_tiers import (
     expected_point,
     read_tier_table,
 )
-from lightning_paretopo.policy.evaluate import markdown_table
+from lightning_paretopo.warmstart.evaluate import markdown_table
 
 
 def tiny_model(theta: list[list[float]]) -> TierModel:

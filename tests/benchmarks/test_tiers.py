@@ -17,10 +17,10 @@ from benchmarks.tiers import (
     point_hypervolume,
     tool_budget,
 )
-from lightning_paretopo.policy.evaluate import Sample
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.rewards import Accuracy, Format, RewardHeads, ToolEfficiency
-from tests.policy.conftest import ScriptedEngine, answer_row
+from lightning_paretopo.warmstart.evaluate import Sample
+from tests.warmstart.conftest import ScriptedEngine, answer_row
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("one_thread")

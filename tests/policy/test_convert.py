@@ -13,8 +13,8 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from lightning_paretopo.args import PolicyArgs
 from lightning_paretopo.policy import convert
 from lightning_paretopo.policy.convert import packaged_gguf, plain_copy
-from lightning_paretopo.policy.ensure import ensure_policy
 from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.warmstart.ensure import ensure_policy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,15 +11,15 @@ from transformers import AutoModelForCausalLM
 
 from lightning_paretopo.args import ChatArgs
 from lightning_paretopo.building import chat_protocol, warn_chat_drift
-from lightning_paretopo.policy.chat_warmstart import (
+from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy, state_delta_norm
+from lightning_paretopo.rollout.chat_prompt import HERMES_HEAD
+from lightning_paretopo.warmstart.chat import (
     ChatWarmStartDataModule,
     chat_drift,
     write_chat_settings,
 )
-from lightning_paretopo.policy.loading import load_policy
-from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy, state_delta_norm
-from lightning_paretopo.policy.warmstart import WarmStartModule
-from lightning_paretopo.rollout.chat_prompt import HERMES_HEAD
+from lightning_paretopo.warmstart.module import WarmStartModule
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

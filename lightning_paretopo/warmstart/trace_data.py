@@ -1,4 +1,4 @@
-"""The DataModule base of the warm starts (``warmstart.py``, ``chat_warmstart.py``).
+"""The DataModule base of the warm starts (``module.py``, ``chat.py``).
 
 Contract: a subclass builds ``self.data`` (a ``TaskTraces``) in ``setup`` and saves the hparams
 ``batch_size`` and ``num_workers``; this base serves its traces as plain batches (lists of
@@ -12,8 +12,8 @@ from typing import Any
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader
 
-from lightning_paretopo.policy.task_traces import TaskTraces
-from lightning_paretopo.policy.traces import Trace
+from lightning_paretopo.warmstart.task_traces import TaskTraces
+from lightning_paretopo.warmstart.traces import Trace
 
 
 class TraceDataModule(LightningDataModule):

@@ -1,4 +1,4 @@
-"""policy/evaluate.py scores with the reward heads only: the tier table is their verdict.
+"""warmstart/evaluate.py scores with the reward heads only: the tier table is their verdict.
 
 The engine is scripted (it returns hand-built rows for the tasks it is given), so every number
 below is computed by hand from the texts and the heads' rules (``rewards/heads.py``).
@@ -11,11 +11,11 @@ import math
 import pytest
 import torch
 
-from lightning_paretopo.policy.evaluate import rollout_samples, score_batch, tier_table
-from lightning_paretopo.policy.warmstart import WarmStartModule
 from lightning_paretopo.rewards import Accuracy, Format, RewardHeads, ToolEfficiency
 from lightning_paretopo.types import TaskExample, TurnSpan
-from tests.policy.conftest import ScriptedEngine, answer_row
+from lightning_paretopo.warmstart.evaluate import rollout_samples, score_batch, tier_table
+from lightning_paretopo.warmstart.module import WarmStartModule
+from tests.warmstart.conftest import ScriptedEngine, answer_row
 
 Row = dict  # {text, turns, truncated}: the rows of tests.rewards.conftest.make_batch
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lightning_paretopo.policy import ensure
-from lightning_paretopo.policy.ensure import ensure_policy, is_local_path
+from lightning_paretopo.warmstart import ensure
+from lightning_paretopo.warmstart.ensure import ensure_policy, is_local_path
 
 
 def test_hub_ids_and_saved_policies_are_left_alone(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """Chat warm-start traces: rendered as the rollout renders them, trained on the assistant only.
 
-``chat_tok`` (tests/policy/conftest.py), a character tokenizer with SmolLM2's own chat template,
+``chat_tok`` (tests/warmstart/conftest.py), a character tokenizer with SmolLM2's own chat template,
 stands in for the real tokenizer: the tests need no weights.
 """
 
@@ -13,14 +13,14 @@ from lightning_paretopo.args import ChatArgs
 from lightning_paretopo.building import chat_protocol
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.readers_math import read_gsm8k
-from lightning_paretopo.policy.batches import collate_traces, tokenize_trace
-from lightning_paretopo.policy.chat_traces import Step, gsm8k_trace, solution_steps
-from lightning_paretopo.policy.traces import arith_trace
 from lightning_paretopo.rollout.chat_prompt import HERMES_HEAD
 from lightning_paretopo.rollout.engine import RolloutEngine
 from lightning_paretopo.rollout.markup import TaggedProtocol
 from lightning_paretopo.tools.calculator import Calculator
 from lightning_paretopo.types import TaskExample
+from lightning_paretopo.warmstart.batches import collate_traces, tokenize_trace
+from lightning_paretopo.warmstart.chat_traces import Step, gsm8k_trace, solution_steps
+from lightning_paretopo.warmstart.traces import arith_trace
 from tests.rollout.conftest import ScriptedPolicy
 
 SOLUTION = (

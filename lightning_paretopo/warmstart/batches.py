@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
-from lightning_paretopo.policy.traces import Trace
+from lightning_paretopo.warmstart.traces import Trace
 
 
 def tokenize_trace(

@@ -4,7 +4,7 @@ and the real tools.
 Contract:
     - A ``Trace`` is a list of text segments, each flagged trainable (the policy's own tokens:
       calls, recitations and answers) or not (the prompt and tool observations);
-      ``policy.batches`` tokenizes it with a loss mask on the trainable tokens only.
+      ``warmstart.batches`` tokenizes it with a loss mask on the trainable tokens only.
     - Every piece of markup comes from the rollout markup (``render_prompt``, ``format_call``,
       ``format_observation``, ``format_answer``) and every observation is the real output of the
       tool, so a trace is what the rollout engine produces for the same actions.

@@ -16,13 +16,13 @@ from lightning.pytorch.cli import instantiate_class
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from lightning_paretopo.cli import main
-from lightning_paretopo.policy.evaluate import Sample, markdown_table, tier_table
-from lightning_paretopo.policy.warmstart import (
+from lightning_paretopo.rewards import RewardHeads
+from lightning_paretopo.warmstart.evaluate import Sample, markdown_table, tier_table
+from lightning_paretopo.warmstart.module import (
     WarmStartDataModule,
     WarmStartModule,
     warmup_cosine,
 )
-from lightning_paretopo.rewards import RewardHeads
 
 REPO = Path(__file__).resolve().parents[2]
 

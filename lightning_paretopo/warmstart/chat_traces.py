@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lightning_paretopo.policy.traces import Trace
 from lightning_paretopo.rewards.checkers import math_equal
 from lightning_paretopo.rollout.markup import MarkupProtocol
 from lightning_paretopo.tools.base import Tool
 from lightning_paretopo.types import TaskExample
+from lightning_paretopo.warmstart.traces import Trace
 
 ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 """A GSM8K calculator mark: group 1 the expression, group 2 the value."""

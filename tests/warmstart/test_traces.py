@@ -9,9 +9,13 @@ import torch
 
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.kbqa import build_world, generate_kbqa
-from lightning_paretopo.policy.batches import collate_traces, pack_traces, tokenize_trace
 from lightning_paretopo.policy.tiny import build_tiny_policy, build_tiny_tokenizer
-from lightning_paretopo.policy.traces import (
+from lightning_paretopo.rollout.markup import TaggedProtocol
+from lightning_paretopo.tools.calculator import Calculator
+from lightning_paretopo.tools.search import BM25Search
+from lightning_paretopo.types import TaskExample
+from lightning_paretopo.warmstart.batches import collate_traces, pack_traces, tokenize_trace
+from lightning_paretopo.warmstart.traces import (
     Trace,
     arith_facts,
     arith_trace,
@@ -19,10 +23,6 @@ from lightning_paretopo.policy.traces import (
     kbqa_trace,
     sample_behaviours,
 )
-from lightning_paretopo.rollout.markup import TaggedProtocol
-from lightning_paretopo.tools.calculator import Calculator
-from lightning_paretopo.tools.search import BM25Search
-from lightning_paretopo.types import TaskExample
 
 PROTOCOL = TaggedProtocol()
 HARD = TaskExample(

@@ -1,8 +1,8 @@
 """The tool-use warm start of a chat model: traces rendered through its own chat template.
 
 Contract:
-    - ``ChatWarmStartDataModule`` builds warm-start traces (``policy.traces`` for synthetic
-      arithmetic, ``policy.chat_traces`` for GSM8K's annotated solutions) rendered with the
+    - ``ChatWarmStartDataModule`` builds warm-start traces (``warmstart.traces`` for synthetic
+      arithmetic, ``warmstart.chat_traces`` for GSM8K's annotated solutions) rendered with the
       chat protocol of ``chat`` (``building.chat_protocol``, the function the RL engine builds
       its protocol with) and the policy's own tokenizer, so a trace's prompt is token for token
       the prompt an RL rollout starts from, and its calls and observations are what the engine
@@ -36,10 +36,10 @@ from lightning_paretopo.args import ChatArgs, as_args
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.readers_math import read_gsm8k
 from lightning_paretopo.data.splits import split_of
-from lightning_paretopo.policy.chat_traces import gsm8k_trace
-from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
-from lightning_paretopo.policy.trace_data import TraceDataModule
 from lightning_paretopo.types import TaskExample
+from lightning_paretopo.warmstart.chat_traces import gsm8k_trace
+from lightning_paretopo.warmstart.task_traces import TaskTraces, build_task_traces
+from lightning_paretopo.warmstart.trace_data import TraceDataModule
 
 log = logging.getLogger(__name__)
 

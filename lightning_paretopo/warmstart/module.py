@@ -1,20 +1,20 @@
 """Warm start: supervised fine-tuning of a policy on mixed-behaviour tool traces.
 
 Contract:
-    - ``WarmStartDataModule`` builds the traces of one task family (``policy.traces``) from its
+    - ``WarmStartDataModule`` builds the traces of one task family (``warmstart.traces``) from its
       train split and yields them raw (``list[Trace]`` per batch); the module tokenizes them
       (``on_before_batch_transfer``), so the tokenizer lives in one place. Validation and test
       batches are traces of the val and test splits. ``eval_tasks()`` / ``tools()`` /
       ``protocol`` give the fit-end evaluation its held-out problems, real tools and markup.
     - ``WarmStartModule`` trains with the token-mean cross-entropy over the policy's own tokens
       only (prompt and observation tokens are masked; traces packed per batch by default,
-      ``policy.batches``), AdamW, linear warmup then cosine decay to ``min_lr_ratio``; logs
+      ``warmstart.batches``), AdamW, linear warmup then cosine decay to ``min_lr_ratio``; logs
       ``train/loss``, ``val/loss``, ``test/loss`` (the learning rate: ``LearningRateMonitor``).
     - At fit end (rank zero) it saves model and tokenizer to ``output_dir`` (default
       ``logs/policies/tiny-<task>``; a LoRA policy merged into its base when ``merge_lora``,
       ``policy.saving``), with the data module's chat settings when it has them
-      (``chat_warmstart``), and evaluates them with the rollout engine and the real tools
-      (``policy.evaluate``): ``<output_dir>/warmstart_eval.md``. With ``evaluate_before`` the
+      (``warmstart.chat``), and evaluates them with the rollout engine and the real tools
+      (``warmstart.evaluate``): ``<output_dir>/warmstart_eval.md``. With ``evaluate_before`` the
       untrained policy is evaluated the same way at fit start (``warmstart_eval_before.md``).
     - The evaluation scores rollouts with ``objectives``, the reward heads of the RL config that
       loads this policy (default accuracy + tool_efficiency, as ``ParetoPOModule``'s): a sample
@@ -45,16 +45,16 @@ from lightning import LightningModule
 from lightning.pytorch.utilities import rank_zero_only
 
 from lightning_paretopo.callbacks.progress_log import ProgressLog
-from lightning_paretopo.policy.batches import collate_traces, pack_traces
-from lightning_paretopo.policy.chat_warmstart import write_chat_settings
-from lightning_paretopo.policy.ensure import is_local_path
-from lightning_paretopo.policy.evaluate import EvalArgs, accuracy_column, evaluate_policy
 from lightning_paretopo.policy.loading import load_policy
 from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
-from lightning_paretopo.policy.task_traces import TaskTraces, build_task_traces
 from lightning_paretopo.policy.tiny import build_tiny_policy
-from lightning_paretopo.policy.trace_data import TraceDataModule
 from lightning_paretopo.rewards.objectives import RewardHeads
+from lightning_paretopo.warmstart.batches import collate_traces, pack_traces
+from lightning_paretopo.warmstart.chat import write_chat_settings
+from lightning_paretopo.warmstart.ensure import is_local_path
+from lightning_paretopo.warmstart.evaluate import EvalArgs, accuracy_column, evaluate_policy
+from lightning_paretopo.warmstart.task_traces import TaskTraces, build_task_traces
+from lightning_paretopo.warmstart.trace_data import TraceDataModule
 
 log = logging.getLogger(__name__)
 

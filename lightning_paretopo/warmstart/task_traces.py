@@ -31,7 +31,11 @@ from typing import Any
 from lightning_paretopo.data.arith import TIERS as ARITH_TIERS
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.kbqa import build_world, generate_kbqa
-from lightning_paretopo.policy.traces import (
+from lightning_paretopo.rollout.markup import TaggedProtocol
+from lightning_paretopo.tools.calculator import Calculator
+from lightning_paretopo.tools.search import BM25Search
+from lightning_paretopo.types import TaskExample
+from lightning_paretopo.warmstart.traces import (
     Trace,
     arith_facts,
     arith_trace,
@@ -39,10 +43,6 @@ from lightning_paretopo.policy.traces import (
     kbqa_trace,
     sample_behaviours,
 )
-from lightning_paretopo.rollout.markup import TaggedProtocol
-from lightning_paretopo.tools.calculator import Calculator
-from lightning_paretopo.tools.search import BM25Search
-from lightning_paretopo.types import TaskExample
 
 DEFAULT_BEHAVIOUR_PROBS: dict[str, dict[str, dict[str, float]]] = {
     "arith": {
