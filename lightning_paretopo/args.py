@@ -59,8 +59,9 @@ class PolicyArgs:
     trust_remote_code: bool = False
     """Let transformers run the checkpoint's own modelling/tokenizer code (model and tokenizer)."""
     warmstart: str | None = None
-    """Warm-start config (e.g. configs/warmstart/arith.yaml) run first when name_or_path is a
-    missing local directory. None: a missing policy is an error."""
+    """Warm-start config (e.g. configs/warmstart/arith.yaml) that the CLI runs before it builds
+    the module when name_or_path is a missing local directory (once, on global rank 0; other
+    ranks wait: lightning_paretopo/warmstart/ensure.py). None: a missing policy is an error."""
     dtype: str = "float32"
     """Parameter dtype: float32, bfloat16 or float16 (the compute dtype under 4-bit)."""
     lora: dict[str, Any] | None = None

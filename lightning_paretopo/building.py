@@ -2,8 +2,10 @@
 reference copy when the KL penalty needs one), the tools and the rollout engine.
 
 Contract:
-    - ``build_policy(policy_args, loss_args)`` runs the warm start first when a local tiny policy
-      is missing (``warmstart.ensure.ensure_policy``), then loads it (``policy.loading``). With
+    - ``build_policy(policy_args, loss_args)`` loads the policy (``policy.loading``); it runs no
+      warm start: the CLI runs that before the module is built (``warmstart.ensure``), and a
+      local policy still missing here is a ValueError naming ``policy.name_or_path`` and
+      ``policy.warmstart`` (``policy.loading.require_saved_policy``). With
       ``loss.kl_beta > 0`` and no LoRA it returns a frozen deep copy as the reference policy;
       with LoRA the reference is the same model with its adapter disabled (None here).
     - ``build_engine(rollout_args, tokenizer, tools)``: the ``RolloutEngine`` with the
@@ -30,12 +32,11 @@ from typing import Any
 import torch
 
 from lightning_paretopo.args import ChatArgs, LossArgs, PolicyArgs, RolloutArgs
-from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.policy.loading import load_policy, require_saved_policy
 from lightning_paretopo.rollout import ChatTemplateProtocol, RolloutEngine, TaggedProtocol
 from lightning_paretopo.tools import ServesTools, ToolSpecs, build_tools
 from lightning_paretopo.tools.base import Tool
 from lightning_paretopo.warmstart.chat import chat_drift, chat_settings_file
-from lightning_paretopo.warmstart.ensure import ensure_policy
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def build_policy(
 ) -> tuple[torch.nn.Module, Any, torch.nn.Module | None]:
     """(policy, tokenizer, frozen reference policy or None)."""
     args = policy_args
-    ensure_policy(args.name_or_path, args.warmstart, args.gguf_file)  # warm-starts a tiny one
+    require_saved_policy(args.name_or_path, args.warmstart, args.gguf_file)
     policy, tokenizer = load_policy(
         args.name_or_path,
         args.dtype,

@@ -15,6 +15,16 @@ machines with <= 4 cores, unless OMP_NUM_THREADS is set; ``threads.py``) is appl
 config is checked across fields (``config_checks.py``: e.g. the stage switch against
 ``trainer.max_steps``), so those errors come before the policy loads or a run directory exists.
 
+The warm start (fit, validate, test), after the classes are constructed and before the command
+runs: when ``model.init_args.policy.name_or_path`` is a missing local directory and
+``policy.warmstart`` names a warm-start config, global rank 0 runs that config in a child
+process (``warmstart.ensure.ensure_policy_once``: ``python -m lightning_paretopo fit --config
+<warm start>``, its own Trainer) and the other ranks of a ``torchrun`` launch wait for the saved
+policy; Lightning's own DDP launcher starts them only later, from ``trainer.fit``. Constructing
+the module, data and trainer loads nothing (the policy is built in ``configure_model``, which
+only loads it) but checks every setting, so a bad setting fails before a warm start of minutes.
+Models without such a ``policy`` (the warm start's own, ``policy: tiny``) skip this.
+
 Runs and resumes (``resume.py``, ``runlock.py``), checked before any class is built:
     ``--ckpt_path`` is ``last`` (``<run dir>/checkpoints/last.ckpt``; none yet means a first
     run) or an explicit file, for fit, validate and test. A checkpoint whose method, objectives,
@@ -40,14 +50,12 @@ tie every model to one data module's argument names).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonargparse import Namespace
-from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from lightning_paretopo.cli_args import nested_nulls_as_dicts, option_strings
@@ -64,15 +72,20 @@ from lightning_paretopo.resume import (
 from lightning_paretopo.rundir import checkpoint_dir, fill_run_dir, run_label
 from lightning_paretopo.runlock import RunLock, check_fresh_start
 from lightning_paretopo.threads import apply_num_threads
+from lightning_paretopo.warmstart.ensure import ensure_policy_once, launch_rank_zero
 
 log = logging.getLogger(__name__)
 
 
-def _launch_rank_zero() -> bool:
-    """Global rank 0 by the launcher's environment (``RANK``/``LOCAL_RANK``/``SLURM_PROCID``,
-    and ``NODE_RANK`` for Lightning's own launcher): known before the strategy sets its ranks,
-    which happens only inside ``trainer.fit``."""
-    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
+def warm_start_policy(config: Any) -> bool:
+    """Run the warm start of ``model.init_args.policy`` (one command's config) when its local
+    policy is missing: ``warmstart.ensure.ensure_policy_once`` (rank 0 runs it, other ranks
+    wait). True when this process ran it."""
+    policy = config.get("model.init_args.policy") if "model" in config else None
+    if not isinstance(policy, Namespace | dict) or not policy.get("name_or_path"):
+        return False
+    name_or_path, gguf_file = str(policy.get("name_or_path")), policy.get("gguf_file")
+    return ensure_policy_once(name_or_path, policy.get("warmstart"), gguf_file)
 
 
 class ParetoPOCLI(LightningCLI):
@@ -160,7 +173,7 @@ class ParetoPOCLI(LightningCLI):
                 log.warning(
                     "--ckpt_path last: no last.ckpt in %s yet, starting at step 0", ckpt_dir
                 )
-            if self.subcommand == "fit" and _launch_rank_zero() and ckpt_dir is not None:
+            if self.subcommand == "fit" and launch_rank_zero() and ckpt_dir is not None:
                 check_fresh_start(self.run_dir, Path(ckpt_dir) / "last.ckpt")
             return False
         saved = saved_config(ckpt)
@@ -186,14 +199,16 @@ class ParetoPOCLI(LightningCLI):
 
     def _run_subcommand(self, subcommand: str) -> None:
         """Run the command holding ``<run dir>/run.lock`` (rank 0), released when it ends, also
-        on an error; record the config in every checkpoint for the next resume's drift check."""
+        on an error; record the config in every checkpoint for the next resume's drift check.
+        First the warm start of a missing local policy (``warm_start_policy``)."""
         if self.run_config is not None:
             self.trainer.callbacks.append(RunConfigRecord(self.run_config))
-        if self.run_dir is not None and _launch_rank_zero():
+        if self.run_dir is not None and launch_rank_zero():
             self.run_lock = RunLock(self.run_dir).acquire(" ".join(sys.argv))
             if self.wandb_id is not None:  # a new fit's W&B run, for its resumes
                 record_run_id(self.run_dir, self.wandb_id)
         try:
+            warm_start_policy(self.config[subcommand])  # before trainer.fit builds the policy
             super()._run_subcommand(subcommand)
         finally:
             if self.run_lock is not None:

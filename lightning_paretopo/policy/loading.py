@@ -11,6 +11,9 @@ Contract:
     transformers' ``gguf_file=``; needs the ``gguf`` package) model and tokenizer come from that
     file, the weights dequantised to ``dtype``; such a model cannot be ``save_pretrained``
     (transformers 5.x), so ``policy.convert`` writes a plain directory from it to train from.
+    ``require_saved_policy`` refuses a missing local policy with a ValueError naming
+    ``policy.name_or_path`` and ``policy.warmstart``: loading never runs a warm start (the CLI
+    does, before the module is built: ``warmstart.ensure``).
 
 The bitsandbytes CPU trap (measured with bitsandbytes 0.50.2, torch 2.13 CPU; only on CPUs with
 AVX-512 BF16, where bitsandbytes has a packed inference kernel; AVX2-only CPUs are unaffected): a
@@ -27,6 +30,7 @@ checkpointing, no merging of adapters.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -49,6 +53,55 @@ _LORA_DEFAULTS: dict[str, Any] = {
     "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "bias": "none",
 }
+
+
+LOCAL_PREFIXES = (".", "/", "~", "logs/", "data/")
+
+
+def is_local_path(name_or_path: str) -> bool:
+    """True for paths the project writes (``logs/...``) or any explicit filesystem path."""
+    return name_or_path.startswith(LOCAL_PREFIXES) or Path(name_or_path).exists()
+
+
+def saved_policy_missing(name_or_path: str, gguf_file: str | None = None) -> bool:
+    """True when ``name_or_path`` is a local directory with no saved policy (no
+    ``config.json``): what a warm start fills. A hub id is never missing here.
+
+    Raises:
+        ValueError: ``gguf_file`` names a local file that is not there (no warm start writes
+            one).
+    """
+    path = Path(name_or_path).expanduser()
+    if gguf_file is not None:
+        if is_local_path(name_or_path) and not (path / gguf_file).is_file():
+            raise ValueError(
+                f"policy.gguf_file: {path / gguf_file} not found; for SmolLM2 run `make smollm2` "
+                "and point policy.name_or_path at the converted directory instead"
+            )
+        return False
+    return is_local_path(name_or_path) and not (path / "config.json").is_file()
+
+
+def require_saved_policy(
+    name_or_path: str, warmstart: str | None, gguf_file: str | None = None
+) -> None:
+    """Raise a ValueError naming ``policy.name_or_path`` and ``policy.warmstart`` when the local
+    policy is missing (``saved_policy_missing``); the CLI warm-starts one before anything loads
+    (``warmstart.ensure``), so a loader that meets a missing one says how to get it."""
+    if not saved_policy_missing(name_or_path, gguf_file):
+        return
+    path = Path(name_or_path).expanduser()
+    if warmstart is None:
+        raise ValueError(
+            f"policy.name_or_path: {path} has no saved policy; set policy.warmstart to a "
+            "warm-start config (e.g. configs/warmstart/arith.yaml) or save one there"
+        )
+    raise ValueError(
+        f"policy.name_or_path: {path} has no saved policy. policy.warmstart ({warmstart}) is run "
+        "by the CLI (python train.py fit --config <this config>) before the module is built; "
+        f"outside the CLI run it first: python -m lightning_paretopo fit --config {warmstart} "
+        f"--model.init_args.output_dir={path}"
+    )
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:

@@ -45,13 +45,12 @@ from lightning import LightningModule
 from lightning.pytorch.utilities import rank_zero_only
 
 from lightning_paretopo.callbacks.progress_log import ProgressLog
-from lightning_paretopo.policy.loading import load_policy
+from lightning_paretopo.policy.loading import is_local_path, load_policy
 from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
 from lightning_paretopo.policy.tiny import build_tiny_policy
 from lightning_paretopo.rewards.objectives import RewardHeads
 from lightning_paretopo.warmstart.batches import collate_traces, pack_traces
 from lightning_paretopo.warmstart.chat import write_chat_settings
-from lightning_paretopo.warmstart.ensure import is_local_path
 from lightning_paretopo.warmstart.evaluate import EvalArgs, accuracy_column, evaluate_policy
 from lightning_paretopo.warmstart.task_traces import TaskTraces, build_task_traces
 from lightning_paretopo.warmstart.trace_data import TraceDataModule

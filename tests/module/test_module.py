@@ -267,7 +267,7 @@ def test_missing_local_policy_names_the_field(path: str, tmp_path: Path) -> None
 
 
 def test_missing_policy_with_a_missing_warmstart_config_names_it(tmp_path: Path) -> None:
-    # (With an existing warm-start config the module would run the warm start: not here.)
+    # (The module never runs a warm start: the CLI does, before the run; tests/test_cli_warmstart.py.)
     warmstart = str(tmp_path / "no-such-warmstart.yaml")
     module = ParetoPOModule(
         policy=PolicyArgs(name_or_path=str(tmp_path / "p"), warmstart=warmstart)
