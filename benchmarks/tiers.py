@@ -158,7 +158,7 @@ def evaluate(args: argparse.Namespace) -> str:
     if args.ckpt:
         load_checkpoint_policy(policy, args.ckpt)
     policy.eval()
-    tools = select_tools(model.tool_args, dm)
+    tools = select_tools(model.tool_specs, dm)
     engine = build_engine(model.rollout_args, tokenizer, tools, p.name_or_path)
     with torch.no_grad():
         samples = rollout_samples(
