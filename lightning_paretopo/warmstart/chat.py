@@ -36,6 +36,7 @@ from lightning_paretopo.args import ChatArgs, as_args
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.readers_math import read_gsm8k
 from lightning_paretopo.data.splits import split_of
+from lightning_paretopo.tools.calculator import Calculator
 from lightning_paretopo.types import TaskExample
 from lightning_paretopo.warmstart.chat_traces import gsm8k_trace
 from lightning_paretopo.warmstart.task_traces import TaskTraces, build_task_traces
@@ -159,7 +160,7 @@ class ChatWarmStartDataModule(TraceDataModule):
 
     def _add_gsm8k(self, data: TaskTraces) -> None:
         hp = self.hparams
-        calculator = data.tools["calculator"]
+        calculator = Calculator()
         pool = [t for t in read_gsm8k(Path(hp.gsm8k_dir) / "train.jsonl")]
         held = [t for t in pool if split_of(t.prompt) == "val"]
         train = [t for t in pool if split_of(t.prompt) != "val"]

@@ -4,7 +4,7 @@ Contract:
     - ``WarmStartDataModule`` builds the traces of one task family (``warmstart.traces``) from its
       train split and yields them raw (``list[Trace]`` per batch); the module tokenizes them
       (``on_before_batch_transfer``), so the tokenizer lives in one place. Validation and test
-      batches are traces of the val and test splits. ``eval_tasks()`` / ``tools()`` /
+      batches are traces of the val and test splits. ``eval_tasks()`` / ``tool_specs()`` /
       ``protocol`` give the fit-end evaluation its held-out problems, real tools and markup.
     - ``WarmStartModule`` trains with the token-mean cross-entropy over the policy's own tokens
       only (prompt and observation tokens are masked; traces packed per batch by default,
@@ -49,6 +49,7 @@ from lightning_paretopo.policy.loading import is_local_path, load_policy
 from lightning_paretopo.policy.saving import adapter_delta_norm, save_policy
 from lightning_paretopo.policy.tiny import build_tiny_policy
 from lightning_paretopo.rewards.objectives import RewardHeads
+from lightning_paretopo.tools import build_tools
 from lightning_paretopo.warmstart.batches import collate_traces, pack_traces
 from lightning_paretopo.warmstart.chat import write_chat_settings
 from lightning_paretopo.warmstart.evaluate import EvalArgs, accuracy_column, evaluate_policy
@@ -274,7 +275,7 @@ class WarmStartModule(LightningModule):
         out = self.resolved_output_dir()
         out.mkdir(parents=True, exist_ok=True)
         metrics = evaluate_policy(
-            self.model, self.tokenizer, dm.eval_tasks(), dm.tools(), dm.protocol, self.evaluation,
+            self.model, self.tokenizer, dm.eval_tasks(), build_tools(dm.tool_specs()), dm.protocol, self.evaluation,
             self.objectives, out / f"{name}.md",
         )  # fmt: skip
         metrics = {name + k.removeprefix("warmstart_eval"): v for k, v in metrics.items()}

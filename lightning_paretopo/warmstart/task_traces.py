@@ -33,6 +33,7 @@ from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.data.kbqa import build_world, generate_kbqa
 from lightning_paretopo.rollout.markup import TaggedProtocol
 from lightning_paretopo.tools.calculator import Calculator
+from lightning_paretopo.tools.registry import ToolSpecs
 from lightning_paretopo.tools.search import BM25Search
 from lightning_paretopo.types import TaskExample
 from lightning_paretopo.warmstart.traces import (
@@ -69,7 +70,7 @@ class TaskTraces:
     val: list[Trace]
     test: list[Trace]
     eval_tasks: list[TaskExample]
-    tools: dict[str, Any]
+    tool_specs: ToolSpecs  # the real tools the traces called, as the rollouts build them
     protocol: Any  # the markup: TaggedProtocol, or a chat model's ChatTemplateProtocol
 
     def summary(self) -> str:
@@ -143,7 +144,7 @@ def _arith(
     }
     return TaskTraces(
         traces["train"], traces["val"], traces["test"], splits["test"],
-        {calculator.name: calculator}, protocol,
+        {"calculator": {}}, protocol,
     )  # fmt: skip
 
 
@@ -175,5 +176,5 @@ def _kbqa(
     facts = fact_traces(world.well_known_facts(), passes, per_trace, seed)
     return TaskTraces(
         traces(train_tasks, 0) + facts, traces(val_tasks, 1), traces(test_pool, 2), eval_tasks,
-        {search.name: search}, protocol,
+        {"search": {"corpus_path": str(corpus), "k": search_k}}, protocol,
     )  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader
 
+from lightning_paretopo.tools.registry import ToolSpecs
 from lightning_paretopo.warmstart.task_traces import TaskTraces
 from lightning_paretopo.warmstart.traces import Trace
 
@@ -48,9 +49,9 @@ class TraceDataModule(LightningDataModule):
         """The ``n_eval`` held-out problems (test split) as ``TaskExample``s."""
         return self.data.eval_tasks
 
-    def tools(self) -> dict:
-        """The real tools of this task, by name."""
-        return self.data.tools
+    def tool_specs(self) -> ToolSpecs:
+        """The real tools of this task (``tools.ServesTools``), as the RL rollouts build them."""
+        return self.data.tool_specs
 
     @property
     def protocol(self) -> Any:

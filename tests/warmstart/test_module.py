@@ -182,7 +182,7 @@ def test_kbqa_data_module_builds_real_search_traces(tmp_path) -> None:
     texts = [t for t in dm.data.train if t.behaviour == "text"]
     assert len(texts) == 26  # 101 well-known sentences, 4 per trace
     assert len(dm.data.train) == 20 + 26 and len(dm.eval_tasks()) == 5
-    assert set(dm.tools()) == {"search"}
+    assert set(dm.tool_specs()) == {"search"}
     assert (tmp_path / "kbqa" / "world-0" / "corpus.jsonl").is_file()
     searched = [t for t in dm.data.train if t.n_calls]
     assert searched and all("<information>Doc 1 (Title: " in t.text for t in searched)
