@@ -20,7 +20,7 @@ import torch
 
 from lightning_paretopo.args import MethodArgs
 from lightning_paretopo.methods import get_method
-from lightning_paretopo.tools.registry import TOOL_CLASSES, ToolSpecs
+from lightning_paretopo.tools.registry import TOOL_CLASSES, ToolSpecs, unknown_tools
 
 
 def check_config(
@@ -41,7 +41,7 @@ def check_config(
             f"accuracy, but no objective is named 'accuracy' (got {names}); add one, or set "
             "method.stage2.dominance: pareto"
         )
-    unknown = sorted(set(tool_specs or {}) - set(TOOL_CLASSES))
+    unknown = unknown_tools(tool_specs or {})
     if unknown:
         raise ValueError(f"tool_specs: unknown tools {unknown}; choose from {sorted(TOOL_CLASSES)}")
 

@@ -34,7 +34,7 @@ from lightning_paretopo.data.kbqa_world import build_world
 from lightning_paretopo.data.readers import READERS, infer_kind, load_tasks
 from lightning_paretopo.data.readers_qa import hotpotqa_corpus
 from lightning_paretopo.data.splits import DEFAULT_SPLIT_FRACTIONS, check_fractions, split_of
-from lightning_paretopo.tools.registry import TOOL_CLASSES, ToolSpecs
+from lightning_paretopo.tools.registry import TOOL_CLASSES, ToolSpecs, unknown_tools
 from lightning_paretopo.types import TaskExample
 
 __all__ = ["ArithDataModule", "FileTaskDataModule", "KBQADataModule", "TaskDataModule"]
@@ -259,7 +259,7 @@ class FileTaskDataModule(TaskDataModule):
         for field, source in (sources | {"corpus_path": corpus_path}).items():
             _check_local(field, source)
         self.tools = tuple(tools) if tools is not None else KIND_TOOLS[kind]
-        unknown = sorted(set(self.tools) - set(TOOL_CLASSES))
+        unknown = unknown_tools(self.tools)
         if unknown:
             raise ValueError(f"tools: unknown {unknown}; choose from {sorted(TOOL_CLASSES)}")
         if corpus_source is not None and corpus_path is not None:

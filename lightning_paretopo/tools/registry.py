@@ -7,14 +7,16 @@ defaults). A DataModule states the tools its tasks offer as ``tool_specs()`` (``
 ``Tool`` objects for the rollout engine. Registry names: ``"calculator"`` (``Calculator``),
 ``"python"`` (``PythonSandbox``), ``"search"`` (``BM25Search``, needs ``corpus_path``) and
 ``"retriever"`` (``RetrieverClient``, also answers the ``search`` tag). Adding a tool: a class
-with the ``Tool`` protocol (``tools/base.py``) and one entry in ``TOOL_CLASSES``.
+with the ``Tool`` protocol (``tools/base.py``), named in a config by its import path
+(``{"my_tools.Wolfram": {...}}``), or by a short name once it is an entry of ``TOOL_CLASSES``.
 
 Deliberately not done: plugin discovery; add a class to ``TOOL_CLASSES`` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from lightning_paretopo.tools.base import Tool
@@ -42,13 +44,40 @@ class ServesTools(Protocol):
     def tool_specs(self) -> ToolSpecs: ...
 
 
+def tool_class(name: str) -> type | None:
+    """The class a tool name stands for: a ``TOOL_CLASSES`` entry, or an import path
+    ``package.module.Class`` (a user's tool); None when it is neither."""
+    if name in TOOL_CLASSES:
+        return TOOL_CLASSES[name]
+    module, _, attr = name.rpartition(".")
+    if not module:
+        return None
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return None
+
+
+def unknown_tools(names: Iterable[str]) -> list[str]:
+    """The ``names`` that are neither registry names nor importable classes, sorted."""
+    return sorted(name for name in set(names) if tool_class(name) is None)
+
+
+def _check_known(names: Iterable[str]) -> None:
+    unknown = unknown_tools(names)
+    if unknown:
+        known = ", ".join(sorted(TOOL_CLASSES))
+        raise ValueError(
+            f"unknown tool {unknown[0]!r}; known tools: {known}, or a class's import path "
+            "(package.module.Class)"
+        )
+
+
 def markup_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The tags (tool names in the markup and the prompt) that registry ``names`` answer, in
     order, once each: ``("retriever",)`` -> ``("search",)``. Unknown names raise ValueError."""
-    unknown = sorted(set(names) - set(TOOL_CLASSES))
-    if unknown:
-        raise ValueError(f"unknown tools {unknown}; known tools: {', '.join(sorted(TOOL_CLASSES))}")
-    return tuple(dict.fromkeys(TOOL_CLASSES[name].name for name in names))
+    _check_known(names)
+    return tuple(dict.fromkeys(tool_class(name).name for name in names))
 
 
 def build_tools(specs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Tool]:
@@ -60,11 +89,8 @@ def build_tools(specs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Tool
             a dict, or two tools answering the same tag.
     """
     names = list(specs)
-    known = ", ".join(sorted(TOOL_CLASSES))
-    for name in names:
-        if name not in TOOL_CLASSES:
-            raise ValueError(f"unknown tool {name!r}; known tools: {known}")
-    tags = [TOOL_CLASSES[name].name for name in names]
+    _check_known(names)
+    tags = [tool_class(name).name for name in names]
     for tag in tags:
         if tags.count(tag) > 1:
             raise ValueError(f"tools {names} include two that answer the tag {tag!r}; keep one")
@@ -73,6 +99,6 @@ def build_tools(specs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Tool
         args = specs[name] or {}
         if not isinstance(args, Mapping):
             raise ValueError(f"{name}={args!r}: expected a dict of constructor arguments")
-        tool = TOOL_CLASSES[name](**args)
+        tool = tool_class(name)(**args)
         tools[tool.name] = tool
     return tools

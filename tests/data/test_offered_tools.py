@@ -36,7 +36,7 @@ def test_offer_tools_replaces_only_what_differs():
 def test_markup_names_map_registry_names_to_the_tags_they_answer():
     assert markup_names(["calculator", "python"]) == ("calculator", "python")
     assert markup_names(["retriever"]) == ("search",)
-    with pytest.raises(ValueError, match="unknown tools \\['abacus'\\]"):
+    with pytest.raises(ValueError, match="unknown tool 'abacus'"):
         markup_names(["abacus"])
 
 
