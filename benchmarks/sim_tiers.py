@@ -6,14 +6,14 @@ Contract.
   prompts), acc_tool, acc_no_tool, frac_tool, mean_calls. ``read_tier_table`` parses the first
   table of a ``warmstart_eval.md`` (``warmstart/evaluate.py`` writes it; its first section is the
   sampled one, at the RL temperature), skipping the "all" row; "-" (no sample) is NaN.
-  ``TABLES`` holds README.md's arith and kbqa tables as built-in defaults.
+  ``TABLES`` holds the arith and kbqa tier tables of docs/quickstart.md as built-in defaults.
 - A trajectory of tier t is up to ``MAX_TURNS`` = 4 turns (the configs' ``max_turns``). At turn
   j the policy calls the tool with probability sigmoid(theta[t, j]) or answers. m = the calls
   made. m = 4 means every turn called: no answer, so wrong (the engine's budget cut).
 - Accuracy given m: acc_no_tool for m = 0 and ``acc_tool / P(m <= 3 | m >= 1)`` (capped at 1) for
   1 <= m <= 3, so that the start policy reproduces the table's acc_tool exactly when no
   probability is cut. The tables cannot tell a first call from a second, so a second or third
-  call buys nothing here; that matches the README's per-tier runs, where RL cut hard problems to
+  call buys nothing here; that matches the per-tier runs of docs/quickstart.md, where RL cut hard problems to
   one call without losing accuracy. A missing acc_no_tool (every sample called) or acc_tool
   (none did) takes the other column: no evidence that calls matter.
 - Start logits: theta[t, 0] = logit(frac_tool); theta[t, 1..3] = logit(q) with q solving

@@ -21,7 +21,7 @@ loss with ratio 1 and no KL), plain SGD at ``--lr``. The reported HV is exact, f
 model at the final policy: E[acc] x E[eff].
 
 ``--lr`` (default 4.0) is this model's one free constant. It was set on arith static 50/50
-so that 60 steps do what README.md's per-tier evaluation saw RL do in 60 real steps: easy-tier
+so that 60 steps do what the per-tier evaluation of docs/quickstart.md saw RL do in 60 real steps: easy-tier
 calls fall to ~1% (sim: 0.010) and hard problems make one call (sim: 1.016 calls); lr 1, 2, 8
 give 4%, 2%, 0.5% easy calls. No other number was fitted, and no method's HV; kbqa is out of
 sample. (The real runs' 0.53 mean calls is out of the model's reach: the tier table fixes
