@@ -42,7 +42,7 @@ def run_dir_for(experiment: str, label: str, seed: int | None, root: str = "logs
     return Path(root) / experiment / f"{label}-s{0 if seed is None else seed}"
 
 
-def _get(node: Any, key: str) -> Any:
+def config_get(node: Any, key: str) -> Any:
     try:
         return node[key]
     except (KeyError, TypeError):
@@ -51,11 +51,11 @@ def _get(node: Any, key: str) -> Any:
 
 def _fill(init_args: Any, key: str, value: Any, defaults: tuple[Any, ...] = ()) -> None:
     """Set ``key`` unless the config chose a value (None or a class default counts as unset)."""
-    if init_args is not None and _get(init_args, key) in (None, *defaults):
+    if init_args is not None and config_get(init_args, key) in (None, *defaults):
         init_args[key] = value
 
 
-def _entries(node: Any) -> list[Any]:
+def config_entries(node: Any) -> list[Any]:
     if node is None or isinstance(node, bool):
         return []
     return list(node) if isinstance(node, list) else [node]
@@ -69,19 +69,19 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
     Returns None (and changes nothing) when the model is not a ``ParetoPOModule`` config, i.e.
     has no ``model.init_args.method``.
     """
-    model_args = _get(_get(config, "model"), "init_args")
-    method_args = _get(model_args, "method")
-    if _get(method_args, "name") is None:
+    model_args = config_get(config_get(config, "model"), "init_args")
+    method_args = config_get(model_args, "method")
+    if config_get(method_args, "name") is None:
         return None
     method = run_label(config, label)
-    seed = _get(config, "seed_everything")
+    seed = config_get(config, "seed_everything")
     seed = None if isinstance(seed, bool) else seed
     run_dir = run_dir_for(experiment, method, seed)
     trainer = config["trainer"]
     if trainer["default_root_dir"] is None:
         trainer["default_root_dir"] = str(run_dir)
-    for logger in _entries(trainer["logger"]):
-        kind, init_args = str(_get(logger, "class_path")), _get(logger, "init_args")
+    for logger in config_entries(trainer["logger"]):
+        kind, init_args = str(config_get(logger, "class_path")), config_get(logger, "init_args")
         _fill(init_args, "save_dir", str(run_dir), defaults=(".",))
         if kind.endswith("WandbLogger"):
             _fill(init_args, "group", f"{experiment}/{method}")
@@ -89,8 +89,8 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
             _fill(init_args, "project", "lightning-paretopo")
         elif kind.endswith("CSVLogger"):
             _fill(init_args, "name", "csv", defaults=("lightning_logs",))
-    for callback in _entries(trainer["callbacks"]):
-        kind, init_args = str(_get(callback, "class_path")), _get(callback, "init_args")
+    for callback in config_entries(trainer["callbacks"]):
+        kind, init_args = str(config_get(callback, "class_path")), config_get(callback, "init_args")
         if kind.rsplit(".", 1)[-1] in CHECKPOINT_CALLBACKS:
             _fill(init_args, "dirpath", str(run_dir / "checkpoints"))
         elif kind.rsplit(".", 1)[-1] in DIR_CALLBACKS:
@@ -100,14 +100,16 @@ def fill_run_dir(config: Any, experiment: str, label: str | None = None) -> Path
 
 def run_label(config: Any, label: str | None = None) -> str:
     """The run's method label: ``label`` (``--run_name``) if given, else ``method_label``."""
-    method_args = _get(_get(_get(config, "model"), "init_args"), "method")
-    return label or method_label(_get(method_args, "name"), _get(method_args, "weights"))
+    method_args = config_get(config_get(config_get(config, "model"), "init_args"), "method")
+    return label or method_label(
+        config_get(method_args, "name"), config_get(method_args, "weights")
+    )
 
 
 def checkpoint_dir(config: Any) -> str | None:
     """The ``dirpath`` of the config's checkpoint callback (after ``fill_run_dir``), or None."""
-    for callback in _entries(_get(_get(config, "trainer"), "callbacks")):
-        if str(_get(callback, "class_path")).rsplit(".", 1)[-1] in CHECKPOINT_CALLBACKS:
-            dirpath = _get(_get(callback, "init_args"), "dirpath")
+    for callback in config_entries(config_get(config_get(config, "trainer"), "callbacks")):
+        if str(config_get(callback, "class_path")).rsplit(".", 1)[-1] in CHECKPOINT_CALLBACKS:
+            dirpath = config_get(config_get(callback, "init_args"), "dirpath")
             return None if dirpath is None else str(dirpath)
     return None

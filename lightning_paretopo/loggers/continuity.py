@@ -26,7 +26,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from lightning_paretopo.rundir import _entries, _get  # one reader of parsed configs
+from lightning_paretopo.rundir import config_entries, config_get  # one reader of parsed configs
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,11 @@ RUN_FILE = "wandb_run.json"
 def task_name(config: Any) -> str:
     """The task a config trains on: the DataModule's ``kind``, else its class name
     (``ArithDataModule`` -> ``arith``)."""
-    data = _get(config, "data")
-    kind = _get(_get(data, "init_args"), "kind")
+    data = config_get(config, "data")
+    kind = config_get(config_get(data, "init_args"), "kind")
     if kind:
         return str(kind)
-    cls = str(_get(data, "class_path") or "data").rsplit(".", 1)[-1]
+    cls = str(config_get(data, "class_path") or "data").rsplit(".", 1)[-1]
     return cls.removesuffix("DataModule").lower() or "data"
 
 
@@ -77,13 +77,13 @@ def fill_loggers(
 
     Returns the W&B id a new fit drew (for ``record_run_id``), else None. Writes nothing.
     """
-    seed = _get(config, "seed_everything")
+    seed = config_get(config, "seed_everything")
     seed = 0 if seed is None or isinstance(seed, bool) else seed
     task = task_name(config)
     labels = {"method": method, "task": task, "seed": seed, "experiment": experiment}
     drawn = None
-    for logger in _entries(_get(_get(config, "trainer"), "logger")):
-        kind, args = str(_get(logger, "class_path")), _get(logger, "init_args")
+    for logger in config_entries(config_get(config_get(config, "trainer"), "logger")):
+        kind, args = str(config_get(logger, "class_path")), config_get(logger, "init_args")
         if args is None:
             continue
         if kind.endswith("WandbLogger"):
@@ -99,13 +99,13 @@ def fill_loggers(
 
 
 def _set_if_empty(args: Any, key: str, value: Any) -> None:
-    if _get(args, key) in (None, [], {}):
+    if config_get(args, key) in (None, [], {}):
         args[key] = value
 
 
 def _fill_wandb(args: Any, kind: str, run_dir: Path, subcommand: str, resuming: bool) -> str | None:
     """Set the fit's W&B id (and ``resume``); returns a newly drawn id, else None."""
-    if subcommand != "fit" or _get(args, "id"):
+    if subcommand != "fit" or config_get(args, "id"):
         return None  # validate/test: a W&B run of their own; an explicit id: the user's choice
     run_id = read_run_id(run_dir) if resuming else None
     if run_id is not None:

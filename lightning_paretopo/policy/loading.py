@@ -46,7 +46,7 @@ _DTYPES = {
     "float16": torch.float16,
     "fp16": torch.float16,
 }
-_LORA_DEFAULTS: dict[str, Any] = {
+LORA_DEFAULTS: dict[str, Any] = {
     "r": 8,
     "lora_alpha": 16,
     "lora_dropout": 0.0,
@@ -114,18 +114,18 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 
 def lora_config(lora: dict[str, Any]) -> Any:
-    """A ``peft.LoraConfig`` for a causal LM from a plain dict (defaults: ``_LORA_DEFAULTS``)."""
+    """A ``peft.LoraConfig`` for a causal LM from a plain dict (defaults: ``LORA_DEFAULTS``)."""
     from peft import LoraConfig, TaskType
 
     unknown = (
-        set(lora) - set(_LORA_DEFAULTS) - {"modules_to_save", "use_rslora", "init_lora_weights"}
+        set(lora) - set(LORA_DEFAULTS) - {"modules_to_save", "use_rslora", "init_lora_weights"}
     )
     if unknown:
         raise ValueError(
             f"lora has unknown keys {sorted(unknown)}; allowed: "
-            f"{sorted(_LORA_DEFAULTS) + ['init_lora_weights', 'modules_to_save', 'use_rslora']}"
+            f"{sorted(LORA_DEFAULTS) + ['init_lora_weights', 'modules_to_save', 'use_rslora']}"
         )
-    kwargs = {**_LORA_DEFAULTS, **lora}
+    kwargs = {**LORA_DEFAULTS, **lora}
     return LoraConfig(task_type=TaskType.CAUSAL_LM, **kwargs)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from lightning_paretopo.policy.loading import _LORA_DEFAULTS
+from lightning_paretopo.policy.loading import LORA_DEFAULTS
 
 
 def is_peft(model: Any) -> bool:
@@ -78,7 +78,7 @@ def checkpoint_delta_norm(path: str | Path) -> float:
     lora = checkpoint["hyper_parameters"]["policy"]["lora"]
     if not lora:
         raise ValueError(f"{path}: not a LoRA run (policy.lora is empty)")
-    lora = {**_LORA_DEFAULTS, **lora}
+    lora = {**LORA_DEFAULTS, **lora}
     return state_delta_norm(checkpoint["state_dict"], lora["lora_alpha"] / lora["r"])
 
 

@@ -42,7 +42,9 @@ def test_traces_are_rendered_by_the_rl_chat_protocol(chat_tok) -> None:
     assert all(HERMES_HEAD in t.segments[0][0] for t in problems)
     eval_task = dm.eval_tasks()[0]
     assert dm.protocol.render_prompt(eval_task) == rl.render_prompt(eval_task)
-    assert dm.tool_specs() == {"calculator": {}} and dm.chat_settings()["system_prompt"] == "Be exact."
+    assert (
+        dm.tool_specs() == {"calculator": {}} and dm.chat_settings()["system_prompt"] == "Be exact."
+    )
 
 
 def test_eval_problems_come_from_the_chosen_split(chat_tok) -> None:
