@@ -116,6 +116,8 @@ def _panel_hv(
     ax.set_ylabel("HV (normalised objectives; higher is better)")
     ax.grid(alpha=0.3)
     last = 0.0
+    # step 0 is the empty archive's HV (0): drawing it would squash the curve against the axis
+    train_history = [h for h in train_history if int(h["step"]) > 0]
     if train_history:
         steps = [int(h["step"]) for h in train_history]
         ax.plot(steps, [float(h["hv"]) for h in train_history], color="tab:blue", lw=1.5,
