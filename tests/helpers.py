@@ -1,8 +1,36 @@
-"""Shared test helpers (not fixtures): command-line overrides that shrink the quickstart."""
+"""Shared test helpers (not fixtures): the one Trainer factory, command-line overrides that
+shrink the quickstart, the environment of a ``train.py`` subprocess."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Trainer
+
+
+def make_trainer(
+    root: Path, max_steps: int, callbacks: list | None = None, **kwargs: Any
+) -> Trainer:
+    """A quiet one-process CPU Trainer that logs every step: no logger, no checkpointing, no
+    sanity check unless ``kwargs`` say otherwise (they override every default here)."""
+    defaults: dict[str, Any] = {
+        "accelerator": "cpu",
+        "devices": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "num_sanity_val_steps": 0,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "log_every_n_steps": 1,
+    }
+    return Trainer(
+        default_root_dir=str(root),
+        max_steps=max_steps,
+        callbacks=callbacks or [],
+        **(defaults | kwargs),
+    )
 
 
 def tiny_quickstart(

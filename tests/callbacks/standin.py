@@ -9,7 +9,6 @@ it stops growing after step ``plateau_at``. Validation records follow ``VAL_SCRI
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -19,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from lightning_paretopo.pareto import HypervolumeWeights, hypervolume, is_non_dominated
+from tests.helpers import make_trainer  # noqa: F401  (the callbacks tests import it from here)
 
 STANDIN_WARNINGS = [  # what a Trainer on the stand-in module warns about, harmlessly
     pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
@@ -133,20 +133,3 @@ class StopAt(pl.Callback):
 
 def loader(n: int = 64) -> DataLoader:
     return DataLoader(torch.zeros(n, 2), batch_size=1)
-
-
-def make_trainer(root: Path, max_steps: int, callbacks: list, **kwargs: Any) -> pl.Trainer:
-    kwargs.setdefault("logger", False)
-    kwargs.setdefault("enable_checkpointing", False)
-    kwargs.setdefault("num_sanity_val_steps", 0)
-    return pl.Trainer(
-        default_root_dir=root,
-        max_steps=max_steps,
-        accelerator="cpu",
-        devices=1,
-        callbacks=callbacks,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        log_every_n_steps=1,
-        **kwargs,
-    )

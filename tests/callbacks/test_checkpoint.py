@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning import LightningModule, Trainer
+from lightning import LightningModule
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_paretopo.callbacks import LastCheckpoint
+from tests.helpers import make_trainer
 
 
 class _Linear(LightningModule):
@@ -48,16 +49,8 @@ class _Watch(Callback):
 
 def _fit(tmp_path: Path, checkpoint: Callback) -> list[tuple[int, int | None]]:
     watch = _Watch(tmp_path / "ckpt")
-    trainer = Trainer(
-        accelerator="cpu",
-        max_steps=5,
-        val_check_interval=2,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        default_root_dir=tmp_path,
-        callbacks=[checkpoint, watch],
+    trainer = make_trainer(
+        tmp_path, 5, [checkpoint, watch], val_check_interval=2, enable_checkpointing=True
     )
     trainer.fit(_Linear())
     return watch.seen

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from jsonargparse import ArgumentParser
-from lightning import LightningModule, Trainer
+from lightning import LightningModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lightning_paretopo.data import (
@@ -23,6 +23,7 @@ from lightning_paretopo.data import (
 )
 from lightning_paretopo.data.sampler import epoch_permutation
 from lightning_paretopo.tools import build_tools
+from tests.helpers import make_trainer
 
 
 def _arith(tmp_path: Path, **kwargs) -> ArithDataModule:
@@ -120,19 +121,13 @@ def _fit(
 ) -> tuple[list, list]:
     """Fit the recorder, saving last.ckpt ``every`` steps or epochs; returns ids and warnings."""
     model = _Recorder()
-    trainer = Trainer(
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        default_root_dir=tmp_path / run,
-        callbacks=[
-            ModelCheckpoint(dirpath=tmp_path / run / "ckpt", save_last=True, save_top_k=0, **every)
-        ],
-        **stop,
+    checkpoint = ModelCheckpoint(
+        dirpath=tmp_path / run / "ckpt", save_last=True, save_top_k=0, **every
     )
+    trainer = make_trainer(
+        tmp_path / run, stop.pop("max_steps", -1), [checkpoint], limit_val_batches=0,
+        enable_checkpointing=True, num_sanity_val_steps=2, **stop,
+    )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer.fit(model, datamodule=_arith(tmp_path), ckpt_path=ckpt_path)
@@ -340,18 +335,7 @@ class _RankRecorder(_Recorder):
 
 
 def test_ddp_ranks_get_disjoint_whole_prompts_of_one_global_stream(tmp_path):
-    trainer = Trainer(
-        accelerator="cpu",
-        devices=2,
-        strategy="ddp_fork",
-        max_steps=5,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        limit_val_batches=0,
-        default_root_dir=tmp_path,
-    )
+    trainer = make_trainer(tmp_path, 5, devices=2, strategy="ddp_fork", limit_val_batches=0)
     trainer.fit(_RankRecorder(tmp_path), datamodule=_arith(tmp_path, train_size=20, batch_size=3))
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     single = _take(_arith(tmp_path, train_size=20, batch_size=6), 5)

@@ -21,6 +21,7 @@ from lightning_paretopo.args import LossArgs, MethodArgs, PolicyArgs, RolloutArg
 from lightning_paretopo.data import ArithDataModule
 from lightning_paretopo.module import ParetoPOModule
 from lightning_paretopo.rewards import Accuracy, RewardHead, RewardHeads, ToolEfficiency
+from tests import helpers
 
 
 class DigitShare(RewardHead):
@@ -100,22 +101,9 @@ def make_data(root: Path, **kwargs: Any) -> ArithDataModule:
 
 
 def make_trainer(
-    root: Path, max_steps: int, callbacks: list | None = None, **kwargs: Any
+    root: Path, max_steps: int, callbacks: list | None = None, **overrides: Any
 ) -> Trainer:
-    """A CPU trainer that logs every step and validates only when asked."""
-    kwargs.setdefault("logger", MemoryLogger())
-    kwargs.setdefault("enable_checkpointing", False)
-    kwargs.setdefault("limit_val_batches", 0)
-    return Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=max_steps,
-        callbacks=callbacks or [],
-        default_root_dir=str(root),
-        log_every_n_steps=1,
-        num_sanity_val_steps=0,
-        check_val_every_n_epoch=None,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **kwargs,
-    )
+    """``tests.helpers.make_trainer`` that logs to a ``MemoryLogger`` and validates only when
+    asked (``limit_val_batches=...``)."""
+    kwargs = {"logger": MemoryLogger(), "limit_val_batches": 0, "check_val_every_n_epoch": None}
+    return helpers.make_trainer(root, max_steps, callbacks, **kwargs | overrides)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from lightning import Trainer, seed_everything
+from lightning import seed_everything
 
 from lightning_paretopo import module as module_file
 from lightning_paretopo.args import PolicyArgs, RolloutArgs
 from lightning_paretopo.data import ArithDataModule
 from lightning_paretopo.module import ParetoPOModule
 from lightning_paretopo.rewards import RewardHeads
+from tests.helpers import make_trainer
 
 
 def test_training_step_logs_the_checker_timeouts(tiny_policy: Path, tmp_path: Path, monkeypatch):
@@ -28,11 +29,7 @@ def test_training_step_logs_the_checker_timeouts(tiny_policy: Path, tmp_path: Pa
         )
         data = ArithDataModule(batch_size=2, train_size=8, val_size=2, test_size=2,
                                data_dir=str(tmp_path / "data"))  # fmt: skip
-        trainer = Trainer(
-            accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
-            limit_val_batches=0, num_sanity_val_steps=0, enable_progress_bar=False,
-            enable_model_summary=False, default_root_dir=str(tmp_path),
-        )  # fmt: skip
+        trainer = make_trainer(tmp_path, max_steps=1, limit_val_batches=0)
         trainer.fit(module, data)
     finally:
         torch.set_num_threads(threads)
