@@ -119,7 +119,7 @@ class UpdateStep:
             optimizer=opt,
             backward=module.manual_backward,
             clip=lambda max_norm: module.clip_gradients(opt, max_norm, "norm"),
-            no_sync=lambda last: _local_backward(module, last),
+            no_sync=lambda last: _local_backward(module.trainer.strategy, last),
             scheduler=module.lr_schedulers(),
         )
 
@@ -172,11 +172,9 @@ def policy_update(
     return {k: v / args.ppo_epochs for k, v in sums.items()}
 
 
-def _local_backward(module: LightningModule, last: bool) -> AbstractContextManager:
+def _local_backward(strategy: Any, last: bool) -> AbstractContextManager:
     """Under DDP, no gradient all-reduce in the backward of a pass's micro-batches but the last
     (they accumulate locally; the last one's all-reduce carries the sum); else a no-op."""
-    trainer = getattr(module, "_trainer", None)
-    strategy = getattr(trainer, "strategy", None)
     if last or not hasattr(strategy, "block_backward_sync"):
         return nullcontext()
     return strategy.block_backward_sync()
