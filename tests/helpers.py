@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from lightning.pytorch import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_trainer(
@@ -65,3 +68,22 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     "in use" (a user's ``train.py`` never shares a service)."""
     env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
     return env | {"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"} | extra
+
+
+def tiny_smollm2_rl_config(tmp_path: Path, warm_start: Path, **rollout: Any) -> Path:
+    """``configs/smollm2_gsm8k_cpu.yaml`` shrunk to 2 ParetoPO steps of 2 prompts (switch at
+    step 1, one test sample) on the policy ``warm_start`` saves in ``tmp_path/tools``;
+    ``rollout`` overrides more rollout settings. Returns the written YAML's path."""
+    config = yaml.safe_load((REPO / "configs/smollm2_gsm8k_cpu.yaml").read_text())
+    config["trainer"].update(max_steps=2, val_check_interval=2, enable_progress_bar=False)
+    switch = next(c for c in config["trainer"]["callbacks"] if "StageSwitch" in c["class_path"])
+    switch["init_args"].update(min_stage1_steps=1, max_stage1_steps=1, patience=1)
+    model = config["model"]["init_args"]
+    model["policy"].update(name_or_path=str(tmp_path / "tools"), warmstart=str(warm_start))
+    model["rollout"].update(test_samples=1, **rollout)
+    config["data"]["init_args"].update(
+        batch_size=2, train_size=8, val_size=2, test_size=2, val_batch_size=2
+    )
+    path = tmp_path / "rl.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -16,6 +16,7 @@ import yaml
 
 from lightning_paretopo.cli import main
 from lightning_paretopo.policy.saving import checkpoint_delta_norm
+from tests.helpers import tiny_smollm2_rl_config
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "logs" / "policies" / "smollm2-135m-instruct"
@@ -46,20 +47,7 @@ def _warm_start(tmp_path: Path, base: Path) -> Path:
 
 
 def _rl(tmp_path: Path, warm_start: Path) -> Path:
-    """2 ParetoPO steps of 2 prompts x 4 rollouts on the warm-started policy."""
-    config = yaml.safe_load((REPO / "configs/smollm2_gsm8k_cpu.yaml").read_text())
-    config["trainer"].update(max_steps=2, val_check_interval=2, enable_progress_bar=False)
-    switch = next(c for c in config["trainer"]["callbacks"] if "StageSwitch" in c["class_path"])
-    switch["init_args"].update(min_stage1_steps=1, max_stage1_steps=1, patience=1)
-    model = config["model"]["init_args"]
-    model["policy"].update(name_or_path=str(tmp_path / "tools"), warmstart=str(warm_start))
-    model["rollout"]["test_samples"] = 1
-    config["data"]["init_args"].update(
-        batch_size=2, train_size=8, val_size=2, test_size=2, val_batch_size=2
-    )
-    path = tmp_path / "rl.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return tiny_smollm2_rl_config(tmp_path, warm_start)
 
 
 def test_a_tiny_warm_start_makes_smollm2_call_and_paretopo_moves_its_adapters(

@@ -16,6 +16,7 @@ from transformers import LlamaForCausalLM
 from lightning_paretopo.cli import main
 from lightning_paretopo.data.arith import generate_arith
 from lightning_paretopo.policy.saving import checkpoint_delta_norm
+from tests.helpers import tiny_smollm2_rl_config
 from tests.rollout.conftest import llama_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,19 +46,9 @@ def _warm_start_config(tmp_path: Path, base: Path) -> Path:
 
 
 def _rl_config(tmp_path: Path, warm_start: Path) -> Path:
-    config = yaml.safe_load((REPO / "configs/smollm2_gsm8k_cpu.yaml").read_text())
-    config["trainer"].update(max_steps=2, val_check_interval=2, enable_progress_bar=False)
-    switch = next(c for c in config["trainer"]["callbacks"] if "StageSwitch" in c["class_path"])
-    switch["init_args"].update(min_stage1_steps=1, max_stage1_steps=1, patience=1)
-    model = config["model"]["init_args"]
-    model["policy"].update(name_or_path=str(tmp_path / "tools"), warmstart=str(warm_start))
-    model["rollout"].update(group_size=2, max_new_tokens=8, max_total_tokens=1024, test_samples=1)
-    config["data"]["init_args"].update(
-        batch_size=2, train_size=8, val_size=2, test_size=2, val_batch_size=2
+    return tiny_smollm2_rl_config(
+        tmp_path, warm_start, group_size=2, max_new_tokens=8, max_total_tokens=1024
     )
-    path = tmp_path / "rl.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def test_chat_warm_start_then_paretopo_through_the_cli(
