@@ -3,7 +3,8 @@
 markup.py    ``TaggedProtocol`` (default: ``<calc>..</calc><result>..</result>``), ``ParsedTurn``
 chat.py      ``ChatTemplateProtocol`` (hermes/Qwen ``<tool_call>`` through the chat template)
 chat_prompt.py  its system message: does the template render tools=? else the hermes block
-sampling.py  one batched, KV-cached policy turn with stop strings matched on token ids
+sampling.py  one batched, KV-cached policy turn (a group's prompt prefilled once)
+stops.py     ``StopMatcher``: stop strings matched on sampled token ids
 calls.py     parse a sampled turn, run tool calls; a parser or tool that raises fails its row only
 engine.py    ``RolloutEngine``: B tasks x G samples -> ``RolloutBatch``
 """

@@ -50,12 +50,8 @@ import torch
 from lightning_paretopo.rollout.calls import CAUGHT_ERRORS, parse_turn_safely, run_calls_safely
 from lightning_paretopo.rollout.markup import MarkupProtocol, ParsedTurn
 from lightning_paretopo.rollout.rows import Row, collate, is_call
-from lightning_paretopo.rollout.sampling import (
-    DecodeState,
-    SamplingConfig,
-    StopMatcher,
-    sample_turn,
-)
+from lightning_paretopo.rollout.sampling import DecodeState, SamplingConfig, sample_turn
+from lightning_paretopo.rollout.stops import StopMatcher
 from lightning_paretopo.tools.base import Tool, ToolResult
 from lightning_paretopo.types import RolloutBatch, TaskExample, TurnSpan
 

@@ -13,9 +13,11 @@ that are not real context (left padding, padding inside a later turn's block, to
 row after it finished); each real token's position id is the number of real tokens before it,
 so RoPE positions are those of the unpadded row.
 
-Stop strings are detected on token ids: each sampled id is decoded alone once (cached) and
-matched against a short rolling text tail per row. This is exact for stop strings made of
-whole characters (ASCII tags), also when a stop string spans several tokens or ends inside one.
+Stop strings are detected on token ids (``stops.StopMatcher``).
+
+On the first turn, rows with the same tokens (a group's G copies of its prompt) are prefilled
+once and their cache rows copied, so a group's prompt costs one row of prefill, not G (the
+logits and cache are those of the full prefill: bit-identical on the CPU kernels tested).
 
 Finished rows leave the decode batch: a row whose turn ended and which ``ends`` says will not be
 fed again (its trajectory is over) is dropped from the cache (``batch_select_indices``) at the
@@ -36,11 +38,13 @@ differently for other batch sizes, so there it is equal in distribution, not bit
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from lightning_paretopo.rollout.stops import StopMatcher
 
 Ends = Callable[[list[int], str], bool]
 
@@ -52,35 +56,6 @@ class SamplingConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     do_sample: bool = True
-
-
-class StopMatcher:
-    """Finds stop strings in a stream of token ids, decoding each id alone (cached)."""
-
-    def __init__(self, tokenizer: Any, stop_strings: Sequence[str]) -> None:
-        if any(not s for s in stop_strings):
-            raise ValueError("stop_strings must be non-empty strings")
-        self.tokenizer = tokenizer
-        self.stop_strings = list(stop_strings)
-        self._keep = max((len(s) for s in self.stop_strings), default=1) - 1
-        self._last_chars = {s[-1] for s in self.stop_strings}
-        self._pieces: dict[int, tuple[str, bool]] = {}
-
-    def piece(self, token_id: int) -> tuple[str, bool]:
-        """(text of one token id, special tokens included; whether it may end a stop string)."""
-        entry = self._pieces.get(token_id)
-        if entry is None:
-            text = self.tokenizer.decode([token_id], skip_special_tokens=False)
-            entry = (text, any(c in text for c in self._last_chars))
-            self._pieces[token_id] = entry
-        return entry
-
-    def push(self, tail: str, token_id: int) -> tuple[str, bool]:
-        """Add a token to a row's tail; return (new tail, whether a stop string completed)."""
-        piece, may_end = self.piece(token_id)
-        text = tail + piece
-        hit = may_end and any(s in text for s in self.stop_strings)
-        return (text[-self._keep :] if self._keep else ""), hit
 
 
 def _forward_signature(model: torch.nn.Module) -> tuple[str, bool]:
@@ -198,7 +173,22 @@ class _Model:
 
     def prefill(self, feeds: list[list[int]], pad_id: int, state: DecodeState | None):
         """Feed each row's new tokens, left-padded to [R, W], after ``state``'s cache (None:
-        from scratch). Returns (last logits [R, V], cache, attention_mask [R, L + W])."""
+        from scratch). Returns (last logits [R, V], cache, attention_mask [R, L + W]).
+
+        From scratch, rows with the same tokens (a group's G copies of its prompt) are fed once
+        and their cache rows copied (``batch_select_indices``), when the cache can do that."""
+        if state is None:
+            unique = list(dict.fromkeys(map(tuple, feeds)))  # distinct feeds, in order
+            if len(unique) < len(feeds):
+                logits, cache, mask = self._prefill([list(u) for u in unique], pad_id, None)
+                if hasattr(cache, "batch_select_indices"):
+                    where = {u: i for i, u in enumerate(unique)}
+                    index = torch.tensor([where[tuple(f)] for f in feeds], device=mask.device)
+                    cache.batch_select_indices(index)  # [U] -> [R] cache rows
+                    return logits[index], cache, mask[index]
+        return self._prefill(feeds, pad_id, state)
+
+    def _prefill(self, feeds: list[list[int]], pad_id: int, state: DecodeState | None):
         block, block_mask = left_pad(feeds, pad_id, model_device(self.model))  # [R, W]
         past = block_mask[:, :0] if state is None else state.attention_mask  # [R, L]
         position_ids = past.sum(-1, keepdim=True) + block_mask.cumsum(-1) - 1  # [R, W]

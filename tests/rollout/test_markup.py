@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lightning_paretopo.rollout import ParsedTurn, TaggedProtocol
-from lightning_paretopo.rollout.sampling import SamplingConfig, StopMatcher, next_tokens
+from lightning_paretopo.rollout.sampling import SamplingConfig, next_tokens
+from lightning_paretopo.rollout.stops import StopMatcher
 from lightning_paretopo.tools.base import ToolResult
 from lightning_paretopo.types import TaskExample
 
