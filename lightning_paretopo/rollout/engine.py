@@ -265,11 +265,3 @@ class RolloutEngine:
             row.ids.extend(obs_ids)
             row.mask.extend([0] * len(obs_ids))
             row.pending = ids[-1:] + obs_ids
-
-    def final_answers(self, batch: RolloutBatch) -> list[str | None]:
-        """Each row's final answer in the markup's own format (``protocol.extract_answer``),
-        None when truncated; for the warm start's tables (RL reads answers in the heads)."""
-        return [
-            None if trunc else self.protocol.extract_answer(text)
-            for text, trunc in zip(batch.texts, batch.truncated.tolist(), strict=True)
-        ]

@@ -90,7 +90,8 @@ def build_tools(specs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Tool
     """
     names = list(specs)
     _check_known(names)
-    tags = [tool_class(name).name for name in names]
+    classes = {name: tool_class(name) for name in names}  # resolved once (imports included)
+    tags = [classes[name].name for name in names]
     for tag in tags:
         if tags.count(tag) > 1:
             raise ValueError(f"tools {names} include two that answer the tag {tag!r}; keep one")
@@ -99,6 +100,6 @@ def build_tools(specs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Tool
         args = specs[name] or {}
         if not isinstance(args, Mapping):
             raise ValueError(f"{name}={args!r}: expected a dict of constructor arguments")
-        tool = tool_class(name)(**args)
+        tool = classes[name](**args)
         tools[tool.name] = tool
     return tools

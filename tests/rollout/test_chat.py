@@ -162,7 +162,7 @@ def test_engine_with_chat_protocol(proto, chat_tok):
         obs_ids
     ) + [1] * len(turn1)
     assert batch.tool_calls.tolist() == [1] and batch.truncated.tolist() == [False]
-    assert engine.final_answers(batch) == ["5"]
+    assert [engine.protocol.extract_answer(t) for t in batch.texts] == ["5"]
     assert (
         chat_tok.decode(target) == proto.render_prompt(TASK) + call + obs + "\\boxed{5}<|im_end|>"
     )

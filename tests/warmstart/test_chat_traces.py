@@ -124,7 +124,7 @@ def test_the_engine_replaying_a_trace_produces_its_tokens_and_mask(
     assert batch.input_ids[0].tolist() == ids[:-1]
     assert batch.action_mask[0].tolist() == mask[:-1]
     assert int(batch.tool_calls[0]) == trace.n_calls and not bool(batch.truncated[0])
-    assert engine.final_answers(batch) == [task.answer]
+    assert [engine.protocol.extract_answer(t) for t in batch.texts] == [task.answer]
 
 
 def test_chat_gsm8k_trace_replays_through_the_engine(proto, chat_tok) -> None:
