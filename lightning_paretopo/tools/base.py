@@ -25,7 +25,11 @@ class ToolResult:
 
 @runtime_checkable
 class Tool(Protocol):
-    """A callable tool: ``tool(text) -> ToolResult``. ``name`` is the markup tag it answers."""
+    """A callable tool: ``tool(text) -> ToolResult``. ``name`` is the markup tag it answers.
+
+    Optional class attribute ``inline`` (default False): True runs the tool's calls in the
+    caller's thread, one after another, rather than one thread per call (``concurrency.py``);
+    for pure-Python tools that bound their own time."""
 
     name: str
 

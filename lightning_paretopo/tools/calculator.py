@@ -52,6 +52,7 @@ class Calculator:
     """Safe arithmetic: ``Calculator()("2 + 3 * (4 - 1) ** 2")`` -> ``ToolResult(ok, "29")``."""
 
     name = "calculator"
+    inline = True  # pure Python, bounded by timeout_s: run in the caller's thread (concurrency.py)
 
     def __init__(
         self,

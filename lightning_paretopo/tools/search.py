@@ -91,6 +91,7 @@ class BM25Search:
     """BM25 (bm25s, Lucene variant, k1=1.5, b=0.75) over a local jsonl passage corpus."""
 
     name = "search"
+    inline = True  # in-process and bounded by the corpus: run in the caller's thread
 
     def __init__(
         self,

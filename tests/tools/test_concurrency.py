@@ -1,10 +1,18 @@
 """run_tool_calls: concurrency, input order, unknown tools, raising tools, per-call timeouts."""
 
+import threading
 import time
 
 import pytest
 
-from lightning_paretopo.tools import Calculator, PythonSandbox, ToolResult, run_tool_calls
+from lightning_paretopo.tools import (
+    BM25Search,
+    Calculator,
+    PythonSandbox,
+    RetrieverClient,
+    ToolResult,
+    run_tool_calls,
+)
 
 
 class _Sleepy:
@@ -73,3 +81,40 @@ def test_bad_arguments() -> None:
         run_tool_calls([], {}, max_workers=0)
     with pytest.raises(ValueError, match="timeout_s"):
         run_tool_calls([], {}, timeout_s=0)
+
+
+class _InlineProbe:
+    """An inline tool that records the thread each call ran on."""
+
+    name = "probe"
+    inline = True
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def __call__(self, text: str) -> ToolResult:
+        if text == "raise":
+            raise ValueError("bad")
+        self.threads.append(threading.get_ident())
+        return ToolResult(ok=True, text=text.upper())
+
+
+def test_inline_tools_run_in_the_callers_thread_in_order() -> None:
+    probe = _InlineProbe()
+    tools = {"probe": probe, "sleepy": _Sleepy(), "calculator": Calculator()}
+    calls = [("sleepy", "0.05"), ("probe", "a"), ("probe", "raise"), ("calculator", "6/2"),
+             ("probe", "b")]  # fmt: skip
+    started = threading.active_count()
+    results = run_tool_calls(calls, tools)
+    assert [r.text for r in results[:2]] == ["slept 0.05", "A"]
+    assert (results[2].ok, results[2].error) == (False, "tool_error")
+    assert "ValueError: bad" in results[2].text
+    assert [r.text for r in results[3:]] == ["3", "B"]
+    assert probe.threads == [threading.get_ident()] * 2
+    assert threading.active_count() <= started + 1  # only the sleepy call got a thread
+
+
+def test_the_shipped_in_process_tools_are_inline() -> None:
+    assert Calculator.inline is True and BM25Search.inline is True
+    for waits in (PythonSandbox, RetrieverClient):  # a subprocess, a socket: threads overlap them
+        assert getattr(waits, "inline", False) is False
