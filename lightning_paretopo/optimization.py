@@ -10,6 +10,8 @@ takes them from a LightningModule under manual optimisation. The module is not p
   > 1; with one pass the ratio is exactly 1 (``old = logp.detach()``).
 - ``ref`` log-probs (k3 KL, only when ``kl_beta > 0``): ``ref_policy`` when given (full
   fine-tuning keeps a frozen copy), else the same PEFT model with its adapter disabled.
+- Log-probs come from each micro-batch's first sampled column on (``token_logprobs``'s
+  ``first``): no logits over the vocabulary for the prompt's positions.
 - Micro-batches (``micro_batching.py``): rows grouped by length (``max_padding``, at most
   ``micro_batch_size`` rows each), each fed only up to its longest row; each one's loss is
   scaled by its share of the batch (masked tokens for token-mean; rows with at least one
@@ -81,9 +83,16 @@ def batch_logprobs(
     columns past each micro-batch's width, which are padding)."""
     out = torch.zeros(batch.input_ids.shape, device=batch.input_ids.device)  # [N, T]
     for m in micro:
-        logp = token_logprobs(model, m.take(batch.input_ids), m.take(batch.attention_mask))
-        out[m.rows.to(out.device), : m.width] = logp  # [n, w]
+        out[m.rows.to(out.device), : m.width] = _logprobs(model, batch, m)  # [n, w]
     return out
+
+
+def _logprobs(model: torch.nn.Module, batch: RolloutBatch, m: MicroBatch) -> torch.Tensor:
+    """[n, w] token log-probs of micro-batch ``m`` from its first sampled column on (0 before:
+    no logits are computed for the prompt's positions)."""
+    sampled = m.take(batch.action_mask).any(dim=0)  # [w]
+    first = int(sampled.int().argmax()) if bool(sampled.any()) else m.width
+    return token_logprobs(model, m.take(batch.input_ids), m.take(batch.attention_mask), first)
 
 
 def _reference(policy: torch.nn.Module, batch: RolloutBatch, micro: list[MicroBatch], ref: Any):
@@ -191,7 +200,7 @@ def _micro_loss(
     args: LossArgs,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``policy_loss`` of one micro-batch (its rows, up to its width), with grad."""
-    logp = token_logprobs(policy, m.take(batch.input_ids), m.take(batch.attention_mask))
+    logp = _logprobs(policy, batch, m)  # [n, w]
     return policy_loss(
         logp,  # [n, w]
         logp.detach() if old is None else m.take(old),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lightning_paretopo.args import LossArgs
 from lightning_paretopo.micro_batching import MicroBatch, micro_batches, shares
 from lightning_paretopo.optimization import UpdateStep, policy_update
+from lightning_paretopo.policy.logprobs import token_logprobs
 from lightning_paretopo.policy.tiny import build_tiny_policy
 from lightning_paretopo.types import RolloutBatch
 
@@ -112,6 +113,12 @@ def _batch(N: int = 12, T: int = 40) -> tuple[RolloutBatch, torch.Tensor]:
     return batch, a
 
 
+def _assert_rounding_close(g: torch.Tensor, w: torch.Tensor) -> None:
+    """Equal up to float32 rounding: within 1e-5 relative, or 1e-5 of the tensor's largest entry
+    (a sum of products taken in another order or blocking differs by a few ulps of its terms)."""
+    torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5 * float(w.abs().max()))
+
+
 def _update(args: LossArgs, kl: bool) -> tuple[dict[str, float], list[list[torch.Tensor]]]:
     torch.manual_seed(0)
     policy = build_tiny_policy(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -144,4 +151,32 @@ def test_loss_and_gradients_of_a_batch_do_not_depend_on_micro_batching(
     assert len(grads) == len(whole) == 2  # two passes
     for step, ref_step in zip(grads, whole, strict=True):
         for g, w in zip(step, ref_step, strict=True):
-            torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-8)
+            _assert_rounding_close(g, w)
+
+
+def test_logits_only_from_the_first_sampled_column_leave_the_update_unchanged() -> None:
+    """``policy_update`` computes logits from each micro-batch's first sampled column on
+    (``token_logprobs(first=)``); against every column's logits: the same loss and gradients."""
+    torch.manual_seed(0)
+    policy = build_tiny_policy(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=64)[0]  # fmt: skip
+    batch, _ = _batch()
+    ids, mask = batch.input_ids, batch.attention_mask
+    full = token_logprobs(policy, ids, mask)  # [N, T]
+    part = token_logprobs(policy, ids, mask, first=5)
+    assert bool((part[:, :5] == 0).all())
+    torch.testing.assert_close(part[:, 5:], full[:, 5:], rtol=1e-5, atol=1e-6)
+    seen = []
+    hook = policy.register_forward_hook(lambda mod, args, out: seen.append(out.logits.shape[1]))
+    part.sum().backward()
+    grads = [p.grad.clone() for p in policy.parameters()]
+    policy.zero_grad()
+    full[:, 5:].sum().backward()
+    for g, w in zip(grads, [p.grad for p in policy.parameters()], strict=True):
+        _assert_rounding_close(g, w)
+    args = LossArgs(max_grad_norm=None, max_padding=None)
+    opt = _Recorder([p for p in policy.parameters() if p.requires_grad])
+    step = UpdateStep(opt, backward=lambda loss: loss.backward(), clip=lambda max_norm: None)
+    policy_update(policy, batch, torch.ones_like(full), args, step)
+    hook.remove()
+    assert seen == [40 - 5 + 1]  # the update's forward: logits of columns 4 .. 39 only
