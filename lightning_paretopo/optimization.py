@@ -10,8 +10,8 @@ takes them from a LightningModule under manual optimisation. The module is not p
   > 1; with one pass the ratio is exactly 1 (``old = logp.detach()``).
 - ``ref`` log-probs (k3 KL, only when ``kl_beta > 0``): ``ref_policy`` when given (full
   fine-tuning keeps a frozen copy), else the same PEFT model with its adapter disabled.
-- Log-probs come from each micro-batch's first sampled column on (``token_logprobs``'s
-  ``first``): no logits over the vocabulary for the prompt's positions.
+- Log-probs come from each micro-batch's first sampled column on (``MicroBatch.first``, passed
+  to ``token_logprobs``): no logits over the vocabulary for the prompt's positions.
 - Micro-batches (``micro_batching.py``): rows grouped by length (``max_padding``, at most
   ``micro_batch_size`` rows each), each fed only up to its longest row; each one's loss is
   scaled by its share of the batch (masked tokens for token-mean; rows with at least one
@@ -88,11 +88,8 @@ def batch_logprobs(
 
 
 def _logprobs(model: torch.nn.Module, batch: RolloutBatch, m: MicroBatch) -> torch.Tensor:
-    """[n, w] token log-probs of micro-batch ``m`` from its first sampled column on (0 before:
-    no logits are computed for the prompt's positions)."""
-    sampled = m.take(batch.action_mask).any(dim=0)  # [w]
-    first = int(sampled.int().argmax()) if bool(sampled.any()) else m.width
-    return token_logprobs(model, m.take(batch.input_ids), m.take(batch.attention_mask), first)
+    """[n, w] token log-probs of micro-batch ``m`` from column ``m.first`` on (0 before)."""
+    return token_logprobs(model, m.take(batch.input_ids), m.take(batch.attention_mask), m.first)
 
 
 def _reference(policy: torch.nn.Module, batch: RolloutBatch, micro: list[MicroBatch], ref: Any):
@@ -156,7 +153,9 @@ def policy_update(
     """
     mask = batch.action_mask.float()  # [N, T]
     lengths = batch.attention_mask.sum(dim=1)  # [N]
-    micro = micro_batches(lengths, args.micro_batch_size, args.max_padding)
+    sampled = batch.action_mask.bool()  # [N, T]
+    starts = torch.where(sampled.any(dim=1), sampled.int().argmax(dim=1), lengths)  # [N]
+    micro = micro_batches(lengths, args.micro_batch_size, args.max_padding, starts)
     weights = shares(mask, micro, args.aggregation)
     token_weights = shares(mask, micro, "token-mean")
     old = batch_logprobs(policy, batch, micro) if args.ppo_epochs > 1 else None  # [N, T]

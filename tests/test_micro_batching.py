@@ -48,6 +48,14 @@ def test_rows_sorted_by_length_and_cut_at_the_padding_bound() -> None:
     assert len(micro_batches(lengths, None, 0.0)) == 6  # equal lengths only
 
 
+def test_first_is_the_earliest_start_of_a_micro_batchs_rows() -> None:
+    lengths = torch.tensor([40, 100, 80, 75, 100, 30, 60])
+    starts = torch.tensor([12, 30, 9, 20, 25, 0, 60])  # row 6 samples nothing: its length
+    firsts = [(m.rows.tolist(), m.first) for m in micro_batches(lengths, None, 0.25, starts)]
+    assert firsts == [([1, 4, 2, 3], 9), ([6], 60), ([0, 5], 1)]  # a start of 0 counts as 1
+    assert {m.first for m in micro_batches(lengths, 2, None)} == {1}  # no starts: every column
+
+
 def test_bad_max_padding_names_the_field() -> None:
     with pytest.raises(ValueError, match="max_padding"):
         micro_batches(torch.tensor([3]), None, 1.0)
